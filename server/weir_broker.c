@@ -1,0 +1,888 @@
+/*
+ * weir_broker.c: start-up (data directory, store, topic catalogue, listeners),
+ * topic metadata operations, housekeeping and graceful stop.
+ */
+#include "weir_broker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "weir_common.h"
+#include "weir_log.h"
+
+#define WEIR_CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
+#define WEIR_HOUSEKEEPING_MS 1000
+#define WEIR_PID_BLOCK 1000
+#define WEIR_MAX_PARTITIONS 100000
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                      */
+
+static void
+weir_random_id(char out[23])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t raw[16];
+    uint32_t acc = 0;
+    int bits = 0, o = 0;
+
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        for (size_t i = 0; i < sizeof(raw); i++)
+            raw[i] = (uint8_t)(rand() ^ (int)weir_mono_us());
+    }
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        acc = (acc << 8) | raw[i];
+        bits += 8;
+        while (bits >= 6) {
+            out[o++] = b64[(acc >> (bits - 6)) & 63];
+            bits -= 6;
+        }
+    }
+    if (bits > 0)
+        out[o++] = b64[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+}
+
+static char *
+weir_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = weir_malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static char *
+weir_partition_dir(weir_broker_t *brk, const char *topic, int32_t id)
+{
+    size_t n = strlen(brk->log_dir) + strlen(topic) + 16;
+    char *p = weir_malloc(n);
+    snprintf(p, n, "%s/%s-%d", brk->log_dir, topic, id);
+    return p;
+}
+
+static int
+weir_mkdirs(const char *path)
+{
+    char *p = weir_strdup(path);
+    int rc = 0;
+
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0750) != 0 && errno != EEXIST)
+            rc = -errno;
+        *s = '/';
+    }
+    if (rc == 0 && mkdir(p, 0750) != 0 && errno != EEXIST)
+        rc = -errno;
+    free(p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Topic catalogue                                                    */
+
+weir_kerr_t
+weir_topic_name_validate(const char *name, size_t len, char *errstr, size_t errstr_size)
+{
+    if (len == 0 || len > 249) {
+        snprintf(errstr, errstr_size, "topic name must be 1 to 249 characters long");
+        return WEIR_KERR_INVALID_TOPIC_EXCEPTION;
+    }
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) {
+        snprintf(errstr, errstr_size, "topic name cannot be \".\" or \"..\"");
+        return WEIR_KERR_INVALID_TOPIC_EXCEPTION;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            snprintf(errstr, errstr_size,
+                     "topic name contains a character other than ASCII alphanumerics, '.', '_' "
+                     "and '-'");
+            return WEIR_KERR_INVALID_TOPIC_EXCEPTION;
+        }
+    }
+    return WEIR_KERR_NONE;
+}
+
+static int
+weir_topic_cmp(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    int c = memcmp(a, b, WEIR_MIN(alen, blen));
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/* Binary search; returns the index of name or where it would be inserted. */
+static size_t
+weir_topic_index(weir_broker_t *brk, const char *name, size_t len, bool *found)
+{
+    size_t lo = 0, hi = brk->ntopics;
+
+    *found = false;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = weir_topic_cmp(name, len, brk->topics[mid]->name);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+weir_topic_t *
+weir_broker_topic_find(weir_broker_t *brk, const char *name, size_t len)
+{
+    bool found;
+    size_t i = weir_topic_index(brk, name, len, &found);
+    return found ? brk->topics[i] : NULL;
+}
+
+weir_partition_t *
+weir_broker_partition(weir_broker_t *brk, weir_str_t topic, int32_t partition)
+{
+    weir_topic_t *t;
+
+    if (topic.len <= 0)
+        return NULL;
+    t = weir_broker_topic_find(brk, topic.ptr, (size_t)topic.len);
+    if (!t || partition < 0 || partition >= t->npartitions)
+        return NULL;
+    return t->partitions[partition];
+}
+
+static void
+weir_topic_insert(weir_broker_t *brk, weir_topic_t *t)
+{
+    bool found;
+    size_t i = weir_topic_index(brk, t->name, strlen(t->name), &found);
+
+    if (brk->ntopics == brk->topics_cap) {
+        brk->topics_cap = brk->topics_cap ? brk->topics_cap * 2 : 16;
+        brk->topics = weir_realloc(brk->topics, brk->topics_cap * sizeof(*brk->topics));
+    }
+    memmove(&brk->topics[i + 1], &brk->topics[i], (brk->ntopics - i) * sizeof(*brk->topics));
+    brk->topics[i] = t;
+    brk->ntopics++;
+}
+
+static void
+weir_topic_unlink(weir_broker_t *brk, weir_topic_t *t)
+{
+    bool found;
+    size_t i = weir_topic_index(brk, t->name, strlen(t->name), &found);
+
+    if (!found)
+        return;
+    memmove(&brk->topics[i], &brk->topics[i + 1], (brk->ntopics - i - 1) * sizeof(*brk->topics));
+    brk->ntopics--;
+}
+
+/* The partition is going away: unlink every waiter, then tell it. */
+static void
+weir_partition_wake_all(weir_partition_t *p, int64_t bytes)
+{
+    while (p->waiters.next != &p->waiters) {
+        weir_waiter_t *w = p->waiters.next;
+        w->prev->next = w->next;
+        w->next->prev = w->prev;
+        w->prev = w->next = w;
+        w->on_append(w, bytes);
+    }
+}
+
+void
+weir_broker_notify_append(weir_partition_t *p, int64_t bytes)
+{
+    weir_waiter_t *w = p->waiters.next;
+
+    while (w != &p->waiters) {
+        weir_waiter_t *next = w->next;
+        w->on_append(w, bytes);
+        w = next;
+    }
+}
+
+/* Opens partition id of t (its log directory is created if needed). */
+static int
+weir_partition_open(weir_broker_t *brk, weir_topic_t *t, int32_t id, char *errstr,
+                    size_t errstr_size)
+{
+    weir_partition_t *p = weir_calloc(1, sizeof(*p));
+    char *dir = weir_partition_dir(brk, t->name, id);
+    int rc;
+
+    p->topic = t;
+    p->id = id;
+    p->waiters.next = p->waiters.prev = &p->waiters;
+    rc = weir_plog_open(brk->loop, dir, &t->lcfg, brk->recover, &p->log, errstr, errstr_size);
+    free(dir);
+    if (rc != 0) {
+        free(p);
+        return rc;
+    }
+    t->partitions[id] = p;
+    return 0;
+}
+
+static weir_topic_t *
+weir_topic_new(weir_broker_t *brk, const char *name, const char *topic_id, int32_t npartitions,
+               const weir_kvlist_t *configs)
+{
+    weir_topic_t *t = weir_calloc(1, sizeof(*t));
+
+    t->name = weir_strdup(name);
+    if (topic_id)
+        snprintf(t->topic_id, sizeof(t->topic_id), "%s", topic_id);
+    else
+        weir_random_id(t->topic_id);
+    t->npartitions = npartitions;
+    t->partitions = weir_calloc((size_t)npartitions, sizeof(*t->partitions));
+    if (configs)
+        weir_kvlist_copy(&t->configs, configs);
+    weir_topic_config_resolve(brk->conf, &t->configs, &t->lcfg);
+    return t;
+}
+
+/* Frees a topic whose partitions are already closed or deleted. */
+static void
+weir_topic_free(weir_topic_t *t)
+{
+    for (int32_t i = 0; i < t->npartitions; i++)
+        free(t->partitions[i]);
+    free(t->partitions);
+    weir_kvlist_free(&t->configs);
+    free(t->name);
+    free(t);
+}
+
+static void
+weir_topic_close(weir_topic_t *t)
+{
+    for (int32_t i = 0; i < t->npartitions; i++) {
+        weir_partition_t *p = t->partitions[i];
+        if (!p)
+            continue;
+        weir_partition_wake_all(p, -1);
+        if (p->log)
+            weir_plog_close(p->log);
+        p->log = NULL;
+    }
+    weir_topic_free(t);
+}
+
+static weir_kerr_t
+weir_configs_validate(const weir_kvlist_t *configs, char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; configs && i < configs->count; i++) {
+        weir_kerr_t err = weir_topic_config_validate(configs->items[i].key,
+                                                     configs->items[i].value, errstr, errstr_size);
+        if (err)
+            return err;
+    }
+    return WEIR_KERR_NONE;
+}
+
+weir_kerr_t
+weir_broker_topic_create(weir_broker_t *brk, const char *name, int32_t npartitions,
+                         const weir_kvlist_t *configs, bool validate_only, char *errstr,
+                         size_t errstr_size, weir_topic_t **out)
+{
+    weir_topic_t *t;
+    weir_kerr_t err;
+    size_t len = strlen(name);
+
+    if (out)
+        *out = NULL;
+    err = weir_topic_name_validate(name, len, errstr, errstr_size);
+    if (err)
+        return err;
+    if (weir_broker_topic_find(brk, name, len)) {
+        snprintf(errstr, errstr_size, "topic '%s' already exists", name);
+        return WEIR_KERR_TOPIC_ALREADY_EXISTS;
+    }
+    /* Kafka refuses names that collide once '.' and '_' are confused,
+     * because metric names cannot tell them apart. */
+    for (size_t i = 0; i < brk->ntopics; i++) {
+        const char *o = brk->topics[i]->name;
+        size_t j;
+        if (strlen(o) != len)
+            continue;
+        for (j = 0; j < len; j++) {
+            char a = name[j] == '.' ? '_' : name[j], b = o[j] == '.' ? '_' : o[j];
+            if (a != b)
+                break;
+        }
+        if (j == len) {
+            snprintf(errstr, errstr_size, "topic '%s' collides with existing topic '%s'", name, o);
+            return WEIR_KERR_INVALID_TOPIC_EXCEPTION;
+        }
+    }
+    if (npartitions < 1 || npartitions > WEIR_MAX_PARTITIONS) {
+        snprintf(errstr, errstr_size, "number of partitions must be between 1 and %d",
+                 WEIR_MAX_PARTITIONS);
+        return WEIR_KERR_INVALID_PARTITIONS;
+    }
+    err = weir_configs_validate(configs, errstr, errstr_size);
+    if (err || validate_only)
+        return err;
+
+    t = weir_topic_new(brk, name, NULL, npartitions, configs);
+    for (int32_t i = 0; i < npartitions; i++) {
+        if (weir_partition_open(brk, t, i, errstr, errstr_size) != 0) {
+            for (int32_t j = 0; j < i; j++) {
+                weir_plog_delete(t->partitions[j]->log);
+                t->partitions[j]->log = NULL;
+            }
+            weir_topic_free(t);
+            return WEIR_KERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    if (weir_store_topic_create(brk->store, t->name, t->topic_id, npartitions, &t->configs) != 0) {
+        snprintf(errstr, errstr_size, "could not record topic '%s' in the store", name);
+        for (int32_t j = 0; j < npartitions; j++) {
+            weir_plog_delete(t->partitions[j]->log);
+            t->partitions[j]->log = NULL;
+        }
+        weir_topic_free(t);
+        return WEIR_KERR_KAFKA_STORAGE_ERROR;
+    }
+    weir_topic_insert(brk, t);
+    WEIR_LOG(WEIR_LOG_INFO, "topic_created", "topic=%s partitions=%d topic_id=%s", t->name,
+             npartitions, t->topic_id);
+    if (out)
+        *out = t;
+    return WEIR_KERR_NONE;
+}
+
+weir_kerr_t
+weir_broker_topic_delete(weir_broker_t *brk, weir_topic_t *t, char *errstr, size_t errstr_size)
+{
+    if (!brk->conf->delete_topic_enable) {
+        snprintf(errstr, errstr_size, "topic deletion is disabled (delete.topic.enable=false)");
+        return WEIR_KERR_TOPIC_DELETION_DISABLED;
+    }
+    if (weir_store_topic_delete(brk->store, t->name) != 0) {
+        snprintf(errstr, errstr_size, "could not remove topic '%s' from the store", t->name);
+        return WEIR_KERR_KAFKA_STORAGE_ERROR;
+    }
+    weir_topic_unlink(brk, t);
+    WEIR_LOG(WEIR_LOG_INFO, "topic_deleted", "topic=%s partitions=%d", t->name, t->npartitions);
+    for (int32_t i = 0; i < t->npartitions; i++) {
+        weir_partition_t *p = t->partitions[i];
+        weir_partition_wake_all(p, -1);
+        weir_plog_delete(p->log);
+        p->log = NULL;
+    }
+    weir_topic_free(t);
+    return WEIR_KERR_NONE;
+}
+
+weir_kerr_t
+weir_broker_topic_add_partitions(weir_broker_t *brk, weir_topic_t *t, int32_t total,
+                                 bool validate_only, char *errstr, size_t errstr_size)
+{
+    int32_t old = t->npartitions;
+
+    if (total <= old) {
+        snprintf(errstr, errstr_size, "topic currently has %d partitions, which is higher than "
+                 "or equal to the requested %d", old, total);
+        return WEIR_KERR_INVALID_PARTITIONS;
+    }
+    if (total > WEIR_MAX_PARTITIONS) {
+        snprintf(errstr, errstr_size, "number of partitions must be at most %d",
+                 WEIR_MAX_PARTITIONS);
+        return WEIR_KERR_INVALID_PARTITIONS;
+    }
+    if (validate_only)
+        return WEIR_KERR_NONE;
+    t->partitions = weir_realloc(t->partitions, (size_t)total * sizeof(*t->partitions));
+    for (int32_t i = old; i < total; i++) {
+        t->partitions[i] = NULL;
+        if (weir_partition_open(brk, t, i, errstr, errstr_size) != 0) {
+            for (int32_t j = old; j < i; j++) {
+                weir_plog_delete(t->partitions[j]->log);
+                free(t->partitions[j]);
+            }
+            return WEIR_KERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    if (weir_store_topic_set_partitions(brk->store, t->name, total) != 0) {
+        snprintf(errstr, errstr_size, "could not record the new partition count");
+        for (int32_t j = old; j < total; j++) {
+            weir_plog_delete(t->partitions[j]->log);
+            free(t->partitions[j]);
+        }
+        return WEIR_KERR_KAFKA_STORAGE_ERROR;
+    }
+    t->npartitions = total;
+    WEIR_LOG(WEIR_LOG_INFO, "partitions_created", "topic=%s partitions=%d previous=%d", t->name,
+             total, old);
+    return WEIR_KERR_NONE;
+}
+
+weir_kerr_t
+weir_broker_topic_set_configs(weir_broker_t *brk, weir_topic_t *t, const weir_kvlist_t *configs,
+                              bool validate_only, char *errstr, size_t errstr_size)
+{
+    weir_kerr_t err = weir_configs_validate(configs, errstr, errstr_size);
+
+    if (err || validate_only)
+        return err;
+    if (weir_store_topic_set_configs(brk->store, t->name, configs) != 0) {
+        snprintf(errstr, errstr_size, "could not record the configuration in the store");
+        return WEIR_KERR_KAFKA_STORAGE_ERROR;
+    }
+    weir_kvlist_free(&t->configs);
+    weir_kvlist_copy(&t->configs, configs);
+    weir_topic_config_resolve(brk->conf, &t->configs, &t->lcfg);
+    for (int32_t i = 0; i < t->npartitions; i++)
+        weir_plog_set_config(t->partitions[i]->log, &t->lcfg);
+    WEIR_LOG(WEIR_LOG_INFO, "topic_configs_altered", "topic=%s overrides=%zu", t->name,
+             t->configs.count);
+    return WEIR_KERR_NONE;
+}
+
+int64_t
+weir_broker_next_producer_id(weir_broker_t *brk)
+{
+    if (brk->pid_next >= brk->pid_end) {
+        int64_t first = weir_store_reserve_producer_ids(brk->store, WEIR_PID_BLOCK);
+        if (first < 0)
+            return -1;
+        brk->pid_next = first;
+        brk->pid_end = first + WEIR_PID_BLOCK;
+    }
+    return brk->pid_next++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                        */
+
+void
+weir_broker_conn_add(weir_broker_t *brk, weir_conn_t *conn)
+{
+    conn->prev = NULL;
+    conn->next = brk->conns;
+    if (brk->conns)
+        brk->conns->prev = conn;
+    brk->conns = conn;
+    brk->nconns++;
+}
+
+void
+weir_broker_conn_remove(weir_broker_t *brk, weir_conn_t *conn)
+{
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        brk->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    conn->prev = conn->next = NULL;
+    brk->nconns--;
+}
+
+const weir_listener_t *
+weir_broker_listener(weir_broker_t *brk, size_t idx)
+{
+    return idx < brk->nlisteners ? &brk->listeners[idx] : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Start-up                                                           */
+
+/* Reads or creates <log dir>/meta.properties (version, node.id, cluster.id)
+ * as Kafka keeps it; a node.id mismatch refuses to start. */
+static int
+weir_broker_meta_properties(weir_broker_t *brk, char *errstr, size_t errstr_size)
+{
+    char *path = weir_path(brk->log_dir, "meta.properties");
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int rc = 0;
+
+    brk->cluster_id[0] = '\0';
+    if (f) {
+        int32_t node = -1;
+        while (fgets(line, sizeof(line), f)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            if (strncmp(line, "cluster.id=", 11) == 0)
+                snprintf(brk->cluster_id, sizeof(brk->cluster_id), "%s", line + 11);
+            else if (strncmp(line, "node.id=", 8) == 0)
+                node = (int32_t)atol(line + 8);
+        }
+        fclose(f);
+        if (node != -1 && node != brk->node_id) {
+            snprintf(errstr, errstr_size, "%s: stored node.id=%d does not match configured "
+                     "node.id=%d", path, node, brk->node_id);
+            rc = WEIR_ERR;
+        }
+    }
+    if (rc == 0 && !brk->cluster_id[0]) {
+        char *tmp = weir_path(brk->log_dir, "meta.properties.tmp");
+        weir_random_id(brk->cluster_id);
+        f = fopen(tmp, "w");
+        if (!f) {
+            snprintf(errstr, errstr_size, "cannot write %s: %s", tmp, strerror(errno));
+            rc = WEIR_ERR;
+        } else {
+            fprintf(f, "#\n#Written by Weir\nversion=1\nnode.id=%d\ncluster.id=%s\n",
+                    brk->node_id, brk->cluster_id);
+            if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
+                rename(tmp, path) != 0) {
+                snprintf(errstr, errstr_size, "cannot write %s: %s", path, strerror(errno));
+                rc = WEIR_ERR;
+            }
+        }
+        free(tmp);
+    }
+    free(path);
+    return rc;
+}
+
+typedef struct weir_load_ctx_s {
+    weir_broker_t *brk;
+    int rc;
+    char *errstr;
+    size_t errstr_size;
+} weir_load_ctx_t;
+
+static void
+weir_broker_load_topic(void *arg, const char *name, const char *topic_id, int32_t partitions,
+                       const weir_kvlist_t *configs)
+{
+    weir_load_ctx_t *ctx = arg;
+    weir_broker_t *brk = ctx->brk;
+    weir_topic_t *t;
+
+    if (ctx->rc != 0)
+        return;
+    t = weir_topic_new(brk, name, topic_id, partitions, configs);
+    for (int32_t i = 0; i < partitions; i++) {
+        if (weir_partition_open(brk, t, i, ctx->errstr, ctx->errstr_size) != 0) {
+            ctx->rc = WEIR_ERR;
+            for (int32_t j = 0; j < i; j++) {
+                weir_plog_close(t->partitions[j]->log);
+                t->partitions[j]->log = NULL;
+            }
+            weir_topic_free(t);
+            return;
+        }
+    }
+    weir_topic_insert(brk, t);
+}
+
+/* Removes leftovers of deletions interrupted by a crash (<dir>.<id>-delete),
+ * and reports partition directories the store does not know. */
+static void
+weir_broker_scan_log_dir(weir_broker_t *brk)
+{
+    DIR *d = opendir(brk->log_dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        char *dash;
+        if (de->d_name[0] == '.')
+            continue;
+        if (n > 7 && strcmp(de->d_name + n - 7, "-delete") == 0) {
+            char *path = weir_path(brk->log_dir, de->d_name);
+            DIR *sd = opendir(path);
+            if (sd) {
+                struct dirent *se;
+                while ((se = readdir(sd)) != NULL) {
+                    if (se->d_name[0] == '.')
+                        continue;
+                    char *fp = weir_path(path, se->d_name);
+                    unlink(fp);
+                    free(fp);
+                }
+                closedir(sd);
+            }
+            rmdir(path);
+            free(path);
+            continue;
+        }
+        dash = strrchr(de->d_name, '-');
+        if (de->d_type == DT_DIR && dash && dash != de->d_name &&
+            !weir_broker_topic_find(brk, de->d_name, (size_t)(dash - de->d_name)))
+            WEIR_LOG(WEIR_LOG_WARN, "unknown_partition_dir",
+                     "dir=%s/%s note=\"not in the topic catalogue; left untouched\"",
+                     brk->log_dir, de->d_name);
+    }
+    closedir(d);
+}
+
+int
+weir_broker_init(weir_broker_t *brk, uv_loop_t *loop, weir_conf_t *conf, char *errstr,
+                 size_t errstr_size)
+{
+    char *path;
+    int rc;
+    weir_load_ctx_t ctx;
+
+    memset(brk, 0, sizeof(*brk));
+    brk->loop = loop;
+    brk->conf = conf;
+    brk->node_id = conf->node_id;
+    brk->lock_fd = -1;
+    brk->log_dir = weir_strdup(conf->log_dirs);
+
+    rc = weir_mkdirs(brk->log_dir);
+    if (rc != 0) {
+        snprintf(errstr, errstr_size, "cannot create log directory %s: %s", brk->log_dir,
+                 strerror(-rc));
+        return WEIR_ERR;
+    }
+    /* One broker per data directory. */
+    path = weir_path(brk->log_dir, ".lock");
+    brk->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (brk->lock_fd < 0 || flock(brk->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(errstr, errstr_size, "cannot lock %s: %s (is another weir using %s?)", path,
+                 strerror(errno), brk->log_dir);
+        free(path);
+        return WEIR_ERR;
+    }
+    free(path);
+    if (weir_broker_meta_properties(brk, errstr, errstr_size) != 0)
+        return WEIR_ERR;
+
+    path = weir_path(brk->log_dir, WEIR_CLEAN_SHUTDOWN_FILE);
+    brk->recover = access(path, F_OK) != 0;
+    unlink(path);
+    free(path);
+
+    path = weir_path(brk->log_dir, "weir.db");
+    rc = weir_store_open(path, &brk->store, errstr, errstr_size);
+    free(path);
+    if (rc != 0)
+        return WEIR_ERR;
+
+    ctx.brk = brk;
+    ctx.rc = 0;
+    ctx.errstr = errstr;
+    ctx.errstr_size = errstr_size;
+    if (weir_store_topics_load(brk->store, weir_broker_load_topic, &ctx) != 0 && ctx.rc == 0) {
+        snprintf(errstr, errstr_size, "cannot read the topic catalogue");
+        return WEIR_ERR;
+    }
+    if (ctx.rc != 0)
+        return WEIR_ERR;
+    weir_broker_scan_log_dir(brk);
+    brk->opened = true;
+    WEIR_LOG(WEIR_LOG_INFO, "logs_loaded", "log_dir=%s topics=%zu recovery=%s cluster_id=%s",
+             brk->log_dir, brk->ntopics, brk->recover ? "yes" : "no", brk->cluster_id);
+    return 0;
+}
+
+/* Parses "NAME://host:port[,...]" into listeners; hosts may be [v6]. */
+static int
+weir_listeners_parse(const char *spec, weir_listener_t **out, size_t *n, char *errstr,
+                     size_t errstr_size)
+{
+    char *copy = weir_strdup(spec), *save = NULL, *tok;
+    weir_listener_t *arr = NULL;
+    size_t cnt = 0;
+
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *sep, *hp, *colon, *end;
+        long port;
+        while (*tok == ' ')
+            tok++;
+        sep = strstr(tok, "://");
+        if (!sep) {
+            snprintf(errstr, errstr_size, "listener '%s' is not NAME://host:port", tok);
+            goto fail;
+        }
+        *sep = '\0';
+        hp = sep + 3;
+        colon = strrchr(hp, ':');
+        if (!colon) {
+            snprintf(errstr, errstr_size, "listener '%s' has no port", tok);
+            goto fail;
+        }
+        *colon = '\0';
+        port = strtol(colon + 1, &end, 10);
+        if (*end || port < 0 || port > 65535) {
+            snprintf(errstr, errstr_size, "listener '%s' has a bad port", tok);
+            goto fail;
+        }
+        if (hp[0] == '[') {
+            hp++;
+            hp[strcspn(hp, "]")] = '\0';
+        }
+        arr = weir_realloc(arr, (cnt + 1) * sizeof(*arr));
+        memset(&arr[cnt], 0, sizeof(*arr));
+        arr[cnt].name = weir_strdup(tok);
+        arr[cnt].host = weir_strdup(hp);
+        arr[cnt].port = (int)port;
+        arr[cnt].fd = -1;
+        cnt++;
+    }
+    free(copy);
+    *out = arr;
+    *n = cnt;
+    return 0;
+fail:
+    for (size_t i = 0; i < cnt; i++) {
+        free(arr[i].name);
+        free(arr[i].host);
+    }
+    free(arr);
+    free(copy);
+    return WEIR_ERR;
+}
+
+static void
+weir_broker_housekeeping(uv_timer_t *timer)
+{
+    weir_broker_t *brk = timer->data;
+    int64_t now = weir_wall_ms(), mono = weir_mono_ms();
+    bool retention = now - brk->last_retention_ms >= brk->conf->log_retention_check_interval_ms;
+    weir_conn_t *c, *next;
+
+    if (retention)
+        brk->last_retention_ms = now;
+    for (size_t i = 0; i < brk->ntopics; i++) {
+        weir_topic_t *t = brk->topics[i];
+        for (int32_t j = 0; j < t->npartitions; j++) {
+            weir_plog_tick(t->partitions[j]->log, now);
+            if (retention)
+                weir_plog_enforce_retention(t->partitions[j]->log, now);
+        }
+    }
+    for (c = brk->conns; c; c = next) {
+        next = c->next;
+        if (!c->cur && !c->out_head && mono - c->last_active_ms > brk->conf->connections_max_idle_ms)
+            weir_conn_close(c, "idle longer than connections.max.idle.ms");
+    }
+}
+
+int
+weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
+{
+    weir_listener_t *adv = NULL;
+    size_t nadv = 0;
+
+    if (weir_listeners_parse(brk->conf->listeners, &brk->listeners, &brk->nlisteners, errstr,
+                             errstr_size) != 0)
+        return WEIR_ERR;
+    if (brk->conf->advertised_listeners &&
+        weir_listeners_parse(brk->conf->advertised_listeners, &adv, &nadv, errstr,
+                             errstr_size) != 0)
+        return WEIR_ERR;
+    for (size_t i = 0; i < brk->nlisteners; i++) {
+        weir_listener_t *l = &brk->listeners[i];
+        l->adv_host = NULL;
+        for (size_t j = 0; j < nadv; j++) {
+            if (strcmp(adv[j].name, l->name) == 0) {
+                l->adv_host = weir_strdup(adv[j].host);
+                l->adv_port = adv[j].port;
+            }
+        }
+        if (!l->adv_host) {
+            /* A wildcard bind address is not something clients can reach. */
+            const char *h = l->host;
+            if (!h[0] || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0) {
+                static char hostname[256];
+                if (gethostname(hostname, sizeof(hostname)) != 0)
+                    snprintf(hostname, sizeof(hostname), "localhost");
+                h = hostname;
+            }
+            l->adv_host = weir_strdup(h);
+            l->adv_port = l->port;
+        }
+        if (weir_listener_open(brk, l, errstr, errstr_size) != 0)
+            goto fail;
+        WEIR_LOG(WEIR_LOG_INFO, "listening", "listener=%s host=%s port=%d advertised=%s:%d",
+                 l->name, l->host, l->port, l->adv_host, l->adv_port);
+    }
+    for (size_t j = 0; j < nadv; j++) {
+        free(adv[j].name);
+        free(adv[j].host);
+    }
+    free(adv);
+    brk->last_retention_ms = weir_wall_ms();
+    uv_timer_init(brk->loop, &brk->housekeeping);
+    brk->housekeeping.data = brk;
+    uv_timer_start(&brk->housekeeping, weir_broker_housekeeping, WEIR_HOUSEKEEPING_MS,
+                   WEIR_HOUSEKEEPING_MS);
+    return 0;
+fail:
+    for (size_t j = 0; j < nadv; j++) {
+        free(adv[j].name);
+        free(adv[j].host);
+    }
+    free(adv);
+    return WEIR_ERR;
+}
+
+void
+weir_broker_stop(weir_broker_t *brk)
+{
+    char *path;
+    int fd;
+
+    if (brk->stopping)
+        return;
+    brk->stopping = true;
+    WEIR_LOG(WEIR_LOG_INFO, "stopping", "connections=%zu topics=%zu", brk->nconns, brk->ntopics);
+    for (size_t i = 0; i < brk->nlisteners; i++)
+        weir_listener_close(&brk->listeners[i]);
+    while (brk->conns)
+        weir_conn_close(brk->conns, "broker shutting down");
+    if (uv_is_active((uv_handle_t *)&brk->housekeeping) || brk->housekeeping.data)
+        uv_close((uv_handle_t *)&brk->housekeeping, NULL);
+    for (size_t i = 0; i < brk->ntopics; i++)
+        weir_topic_close(brk->topics[i]);
+    free(brk->topics);
+    brk->topics = NULL;
+    brk->ntopics = 0;
+    if (brk->store)
+        weir_store_close(brk->store);
+    brk->store = NULL;
+    if (!brk->opened)
+        return;
+    /* Every log is flushed and closed: the next start need not recover. */
+    path = weir_path(brk->log_dir, WEIR_CLEAN_SHUTDOWN_FILE);
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(path);
+    WEIR_LOG(WEIR_LOG_INFO, "stopped", "log_dir=%s", brk->log_dir);
+}
+
+void
+weir_broker_free(weir_broker_t *brk)
+{
+    for (size_t i = 0; i < brk->nlisteners; i++) {
+        free(brk->listeners[i].name);
+        free(brk->listeners[i].host);
+        free(brk->listeners[i].adv_host);
+    }
+    free(brk->listeners);
+    if (brk->lock_fd >= 0)
+        close(brk->lock_fd);
+    free(brk->log_dir);
+}

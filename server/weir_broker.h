@@ -1,0 +1,124 @@
+/*
+ * weir_broker.h: the broker - the loop's state: listeners, connections, the
+ * topic catalogue with each partition's log, and housekeeping timers.  Owned
+ * by the loop thread; no locks.
+ *
+ * Topic metadata changes are explicit operations (create, delete, add
+ * partitions, set configs) applied to the catalogue and persisted in the
+ * SQLite store, so they can go through a replicated log later.
+ */
+#ifndef WEIR_BROKER_H
+#define WEIR_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "weir_conf.h"
+#include "weir_conn.h"
+#include "weir_plog.h"
+#include "weir_store.h"
+#include "weir_topic_config.h"
+
+/* Something waiting for appends to a partition (a long-polling Fetch).
+ * on_append gets the bytes appended, or -1 when the partition goes away (the
+ * waiter is then already unlinked).  on_append must not link or unlink
+ * waiters: it may only schedule work for a later loop iteration. */
+typedef struct weir_waiter_s {
+    struct weir_waiter_s *prev, *next;
+    void (*on_append)(struct weir_waiter_s *w, int64_t bytes);
+} weir_waiter_t;
+
+typedef struct weir_topic_s weir_topic_t;
+
+typedef struct weir_partition_s {
+    weir_topic_t *topic;
+    int32_t id;
+    weir_plog_t *log;
+    weir_waiter_t waiters; /* sentinel of a circular list */
+} weir_partition_t;
+
+struct weir_topic_s {
+    char *name;
+    char topic_id[23];        /* base64url of a random 16-byte UUID */
+    int32_t npartitions;
+    weir_partition_t **partitions;
+    weir_kvlist_t configs;    /* overrides only */
+    weir_log_config_t lcfg;   /* effective settings */
+};
+
+struct weir_broker_s {
+    uv_loop_t *loop;
+    weir_conf_t *conf;
+    weir_store_t *store;
+    char *log_dir;
+    char cluster_id[23];
+    int32_t node_id;
+    int lock_fd;
+    bool recover;             /* last shutdown was not clean */
+    bool stopping;
+    bool opened;              /* init completed: stop may mark a clean shutdown */
+
+    weir_listener_t *listeners;
+    size_t nlisteners;
+
+    weir_conn_t *conns;
+    size_t nconns;
+    uint64_t conn_seq;
+
+    weir_topic_t **topics;    /* sorted by name */
+    size_t ntopics, topics_cap;
+
+    uv_timer_t housekeeping;
+    int64_t last_retention_ms;
+    int64_t pid_next, pid_end; /* reserved producer-id block */
+};
+
+/* Opens the data directory (lock, meta.properties, clean-shutdown marker),
+ * the store, and every topic's partition logs (recovering them after an
+ * unclean shutdown).  Returns 0 or an error with errstr set. */
+int weir_broker_init(weir_broker_t *brk, uv_loop_t *loop, weir_conf_t *conf, char *errstr,
+                     size_t errstr_size);
+/* Binds the listeners and starts housekeeping. */
+int weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size);
+/* Graceful stop: stop accepting, close connections, flush and close logs,
+ * mark the shutdown clean.  The loop then runs to completion. */
+void weir_broker_stop(weir_broker_t *brk);
+/* Frees what remains after the loop has finished. */
+void weir_broker_free(weir_broker_t *brk);
+
+void weir_broker_conn_add(weir_broker_t *brk, weir_conn_t *conn);
+void weir_broker_conn_remove(weir_broker_t *brk, weir_conn_t *conn);
+
+/* Kafka's rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
+weir_kerr_t weir_topic_name_validate(const char *name, size_t len, char *errstr, size_t errstr_size);
+
+weir_topic_t *weir_broker_topic_find(weir_broker_t *brk, const char *name, size_t len);
+weir_partition_t *weir_broker_partition(weir_broker_t *brk, weir_str_t topic, int32_t partition);
+
+/* Creates a topic (validate_only: only checks).  Errors: INVALID_TOPIC_EXCEPTION,
+ * TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_CONFIG,
+ * KAFKA_STORAGE_ERROR; errstr gets a message. */
+weir_kerr_t weir_broker_topic_create(weir_broker_t *brk, const char *name, int32_t npartitions,
+                                     const weir_kvlist_t *configs, bool validate_only,
+                                     char *errstr, size_t errstr_size, weir_topic_t **out);
+weir_kerr_t weir_broker_topic_delete(weir_broker_t *brk, weir_topic_t *t, char *errstr,
+                                     size_t errstr_size);
+weir_kerr_t weir_broker_topic_add_partitions(weir_broker_t *brk, weir_topic_t *t, int32_t total,
+                                             bool validate_only, char *errstr, size_t errstr_size);
+/* Replaces a topic's overrides (already validated key by key). */
+weir_kerr_t weir_broker_topic_set_configs(weir_broker_t *brk, weir_topic_t *t,
+                                          const weir_kvlist_t *configs, bool validate_only,
+                                          char *errstr, size_t errstr_size);
+
+/* Tells waiters on p that bytes were appended. */
+void weir_broker_notify_append(weir_partition_t *p, int64_t bytes);
+
+/* A new producer id, or -1 if the store failed. */
+int64_t weir_broker_next_producer_id(weir_broker_t *brk);
+
+/* The listener a connection arrived on, for advertised addresses. */
+const weir_listener_t *weir_broker_listener(weir_broker_t *brk, size_t idx);
+
+#endif
