@@ -13,6 +13,7 @@
 #include "weir_common.h"
 #include "weir_conf.h"
 #include "weir_log.h"
+#include "weir_topic_config.h"
 
 static void
 weir_usage(FILE *out)
@@ -71,6 +72,8 @@ main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--config-markdown")) {
             weir_conf_print_markdown(stdout);
+            fputc('\n', stdout);
+            weir_topic_config_print_markdown(stdout);
             return 0;
         } else {
             fprintf(stderr, "weir: unknown argument '%s'\n", argv[i]);

@@ -523,8 +523,8 @@ weir_broker_meta_properties(weir_broker_t *brk, char *errstr, size_t errstr_size
         int32_t node = -1;
         while (fgets(line, sizeof(line), f)) {
             line[strcspn(line, "\r\n")] = '\0';
-            if (strncmp(line, "cluster.id=", 11) == 0)
-                snprintf(brk->cluster_id, sizeof(brk->cluster_id), "%s", line + 11);
+            if (strncmp(line, "cluster.id=", 11) == 0 && strlen(line + 11) < sizeof(brk->cluster_id))
+                memcpy(brk->cluster_id, line + 11, strlen(line + 11) + 1);
             else if (strncmp(line, "node.id=", 8) == 0)
                 node = (int32_t)atol(line + 8);
         }

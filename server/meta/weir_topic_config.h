@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "weir_conf.h"
 #include "weir_kerr.h"
@@ -51,5 +52,9 @@ void weir_topic_config_resolve(const weir_conf_t *bc, const weir_kvlist_t *overr
 bool weir_topic_config_describe(const weir_conf_t *bc, const weir_kvlist_t *overrides,
                                 size_t idx, const char **name, char *value, size_t value_size,
                                 int *source, bool *read_only);
+
+/* Prints the topic-level section of docs/CONFIGURATION.md (Markdown table of
+ * every key, its default or broker key, valid values and meaning). */
+void weir_topic_config_print_markdown(FILE *out);
 
 #endif

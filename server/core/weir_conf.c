@@ -1,0 +1,1341 @@
+/*
+ * weir_conf.c: the broker configuration table and everything it drives -
+ * defaults, setting one key, the Java .properties file reader, cross-key
+ * checks, `weir --help-config`, the Markdown in docs/CONFIGURATION.md and
+ * the per-key iteration used by DescribeConfigs.
+ *
+ * Every key is one row of weir_conf_rows[].  Kafka's synonyms (log.dir for
+ * log.dirs, broker.id for node.id, log.retention.hours/minutes for
+ * log.retention.ms, log.roll.hours for log.roll.ms) are rows of their own
+ * that store into the canonical key's field, scaled to milliseconds where
+ * needed; in a file the more precise synonym wins whatever the line order,
+ * as in Kafka.
+ */
+#include "weir_conf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "weir_common.h"
+
+/* ------------------------------------------------------------------------ */
+/* The table                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef enum weir_conf_type_e {
+    CONF_INT16,
+    CONF_INT32,
+    CONF_INT64,
+    CONF_BOOL,
+    CONF_STRING,
+    CONF_LIST,      /* a string holding a comma-separated list */
+    CONF_ENUM_STR,  /* char *, one of choices */
+    CONF_ENUM_BOOL, /* bool, true when the value is choices[1] */
+} weir_conf_type_t;
+
+#define CONF_F_MINUS_ONE 0x01 /* -1 is accepted besides [min, max] */
+#define CONF_F_NULLABLE 0x02  /* strings: an empty value means unset (NULL) */
+#define CONF_F_SYNONYM 0x04   /* another spelling of `canonical`; not described alone */
+#define CONF_F_SENSITIVE 0x08 /* value never shown (passwords) */
+
+/* A parsed value, before it is stored. */
+typedef struct weir_conf_val_s {
+    int64_t num; /* integers (already scaled), booleans, enum-bool index */
+    char *str;   /* strings (owned) */
+} weir_conf_val_t;
+
+typedef int (*weir_conf_check_fn)(const char *value, int64_t num, char *err, size_t errsz);
+
+typedef struct weir_conf_row_s {
+    const char *name;
+    weir_conf_type_t type;
+    size_t offset;              /* into weir_conf_t */
+    int64_t min, max;           /* integers: bounds of the value as written */
+    int64_t scale;              /* integers: stored = written * scale (hours -> ms) */
+    const char *def;            /* applied by weir_conf_defaults; NULL: none */
+    const char *shown_def;      /* default as documented; NULL: def */
+    const char *const *choices; /* enums, NULL-terminated */
+    const char *valid;          /* strings: valid values as documented */
+    const char *doc;
+    unsigned flags;
+    const char *canonical;      /* synonyms: the key they set */
+    int precedence;             /* among a key and its synonyms: higher wins in a file */
+    const char *unset_from;     /* nullable: key whose value applies when unset */
+    weir_conf_check_fn check;   /* extra per-value check, or NULL */
+} weir_conf_row_t;
+
+static int weir_conf_check_listeners(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_advertised(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_log_dirs(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_replication(const char *value, int64_t num, char *err, size_t errsz);
+
+static const char *const weir_conf_ts_types[] = {"CreateTime", "LogAppendTime", NULL};
+static const char *const weir_conf_log_levels[] = {"error", "warn", "info", "debug", NULL};
+
+#define OFF(field) offsetof(weir_conf_t, field)
+#define MS_PER_HOUR INT64_C(3600000)
+#define MS_PER_MINUTE INT64_C(60000)
+
+static const weir_conf_row_t weir_conf_rows[] = {
+    {.name = "listeners", .type = CONF_LIST, .offset = OFF(listeners),
+     .def = "PLAINTEXT://127.0.0.1:9092",
+     .valid = "comma-separated NAME://host:port (NAME: PLAINTEXT; host empty = all interfaces, "
+              "[::1] for IPv6; port 0 = ephemeral)",
+     .doc = "Addresses the broker listens on for Kafka clients. Only the PLAINTEXT security "
+            "protocol is supported so far.",
+     .check = weir_conf_check_listeners},
+    {.name = "advertised.listeners", .type = CONF_LIST, .offset = OFF(advertised_listeners),
+     .shown_def = "(unset: same as listeners)", .flags = CONF_F_NULLABLE,
+     .unset_from = "listeners",
+     .valid = "comma-separated NAME://host:port; every NAME must be one of listeners",
+     .doc = "Addresses given to clients in Metadata responses, when they differ from "
+            "listeners (NAT, containers, a DNS name).",
+     .check = weir_conf_check_advertised},
+    {.name = "log.dirs", .type = CONF_LIST, .offset = OFF(log_dirs), .def = "./var/data",
+     .precedence = 1, .valid = "one directory",
+     .doc = "Directory holding the partition logs and weir.db. Only one directory is "
+            "supported.",
+     .check = weir_conf_check_log_dirs},
+    {.name = "log.dir", .type = CONF_LIST, .offset = OFF(log_dirs), .shown_def = "(unset)",
+     .flags = CONF_F_SYNONYM, .canonical = "log.dirs", .precedence = 0, .valid = "one directory",
+     .doc = "Synonym of log.dirs; log.dirs wins when both are set.",
+     .check = weir_conf_check_log_dirs},
+    {.name = "node.id", .type = CONF_INT32, .offset = OFF(node_id), .min = 0, .max = INT32_MAX,
+     .def = "1", .precedence = 1,
+     .doc = "This broker's id, as given to clients in Metadata responses."},
+    {.name = "broker.id", .type = CONF_INT32, .offset = OFF(node_id), .min = 0,
+     .max = INT32_MAX, .shown_def = "(unset)", .flags = CONF_F_SYNONYM, .canonical = "node.id",
+     .precedence = 1,
+     .doc = "Synonym of node.id; when both are set they must be equal."},
+    {.name = "num.partitions", .type = CONF_INT32, .offset = OFF(num_partitions), .min = 1,
+     .max = INT32_MAX, .def = "1",
+     .doc = "Number of partitions of an automatically created topic, and of a topic created "
+            "without a partition count."},
+    {.name = "default.replication.factor", .type = CONF_INT16,
+     .offset = OFF(default_replication_factor), .min = 1, .max = 1, .def = "1",
+     .doc = "Replication factor of automatically created topics. Only 1 is supported until "
+            "replication lands.",
+     .check = weir_conf_check_replication},
+    {.name = "log.retention.ms", .type = CONF_INT64, .offset = OFF(log_retention_ms), .min = 0,
+     .max = INT64_MAX, .scale = 1, .flags = CONF_F_MINUS_ONE, .precedence = 2,
+     .shown_def = "(unset: log.retention.minutes or log.retention.hours applies)",
+     .doc = "How long a closed log segment is kept before it is deleted, in milliseconds; -1 "
+            "keeps data forever. Wins over log.retention.minutes and log.retention.hours."},
+    {.name = "log.retention.minutes", .type = CONF_INT32, .offset = OFF(log_retention_ms),
+     .min = 0, .max = INT32_MAX, .scale = MS_PER_MINUTE, .shown_def = "(unset)",
+     .flags = CONF_F_MINUS_ONE | CONF_F_SYNONYM, .canonical = "log.retention.ms",
+     .precedence = 1,
+     .doc = "Retention time in minutes; -1 keeps data forever. Wins over "
+            "log.retention.hours."},
+    {.name = "log.retention.hours", .type = CONF_INT32, .offset = OFF(log_retention_ms),
+     .min = 0, .max = INT32_MAX, .scale = MS_PER_HOUR, .def = "168",
+     .flags = CONF_F_MINUS_ONE | CONF_F_SYNONYM, .canonical = "log.retention.ms",
+     .precedence = 0,
+     .doc = "Retention time in hours; -1 keeps data forever. Used when neither "
+            "log.retention.ms nor log.retention.minutes is set."},
+    {.name = "log.retention.bytes", .type = CONF_INT64, .offset = OFF(log_retention_bytes),
+     .min = 0, .max = INT64_MAX, .scale = 1, .def = "-1", .flags = CONF_F_MINUS_ONE,
+     .doc = "Largest size a partition log may reach before its oldest closed segments are "
+            "deleted; -1 means no size limit."},
+    {.name = "log.segment.bytes", .type = CONF_INT64, .offset = OFF(log_segment_bytes),
+     .min = 14, .max = INT32_MAX, .scale = 1, .def = "1073741824",
+     .doc = "Size at which the active segment of a partition is closed and a new one "
+            "started."},
+    {.name = "log.roll.ms", .type = CONF_INT64, .offset = OFF(log_roll_ms), .min = 1,
+     .max = INT64_MAX, .scale = 1, .precedence = 1,
+     .shown_def = "(unset: log.roll.hours applies)",
+     .doc = "Age in milliseconds after which the active segment is closed even if it is not "
+            "full. Wins over log.roll.hours."},
+    {.name = "log.roll.hours", .type = CONF_INT32, .offset = OFF(log_roll_ms), .min = 1,
+     .max = INT32_MAX, .scale = MS_PER_HOUR, .def = "168", .flags = CONF_F_SYNONYM,
+     .canonical = "log.roll.ms", .precedence = 0,
+     .doc = "Age in hours after which the active segment is closed; used when log.roll.ms is "
+            "not set."},
+    {.name = "log.index.interval.bytes", .type = CONF_INT32,
+     .offset = OFF(log_index_interval_bytes), .min = 0, .max = INT32_MAX, .def = "4096",
+     .doc = "Bytes of log between two entries of the offset index."},
+    {.name = "log.retention.check.interval.ms", .type = CONF_INT64,
+     .offset = OFF(log_retention_check_interval_ms), .min = 1, .max = INT64_MAX, .scale = 1,
+     .def = "300000",
+     .doc = "How often the broker checks every partition for segments to roll or delete."},
+    {.name = "log.segment.delete.delay.ms", .type = CONF_INT64,
+     .offset = OFF(log_segment_delete_delay_ms), .min = 0, .max = INT64_MAX, .scale = 1,
+     .def = "60000",
+     .doc = "How long the files of a deleted segment are kept before they are removed, so "
+            "reads in progress can finish."},
+    {.name = "log.flush.interval.messages", .type = CONF_INT64,
+     .offset = OFF(log_flush_interval_messages), .min = 1, .max = INT64_MAX, .scale = 1,
+     .def = "9223372036854775807",
+     .doc = "Number of messages appended to a partition after which its log is fsynced. The "
+            "default leaves flushing to the operating system."},
+    {.name = "log.flush.interval.ms", .type = CONF_INT64, .offset = OFF(log_flush_interval_ms),
+     .min = 0, .max = INT64_MAX, .scale = 1, .def = "9223372036854775807",
+     .shown_def = "(unset: never)",
+     .doc = "Longest time in milliseconds appended data may stay unflushed before its "
+            "partition log is fsynced. Unset, the broker never forces a flush on a timer."},
+    {.name = "log.message.timestamp.type", .type = CONF_ENUM_BOOL,
+     .offset = OFF(log_message_timestamp_log_append), .def = "CreateTime",
+     .choices = weir_conf_ts_types,
+     .doc = "Whether record timestamps are the producer's (CreateTime) or replaced by the "
+            "broker's clock at append (LogAppendTime)."},
+    {.name = "auto.create.topics.enable", .type = CONF_BOOL,
+     .offset = OFF(auto_create_topics_enable), .def = "true",
+     .doc = "Create a topic when a client asks for its metadata or produces to it and it does "
+            "not exist."},
+    {.name = "delete.topic.enable", .type = CONF_BOOL, .offset = OFF(delete_topic_enable),
+     .def = "true",
+     .doc = "Allow DeleteTopics; when false it answers TOPIC_DELETION_DISABLED."},
+    {.name = "message.max.bytes", .type = CONF_INT32, .offset = OFF(message_max_bytes),
+     .min = 0, .max = INT32_MAX, .def = "1048588",
+     .doc = "Largest record batch the broker accepts (topic override: max.message.bytes)."},
+    {.name = "socket.request.max.bytes", .type = CONF_INT32,
+     .offset = OFF(socket_request_max_bytes), .min = 1, .max = INT32_MAX, .def = "104857600",
+     .doc = "Largest request the broker reads; a bigger size prefix closes the connection."},
+    {.name = "connections.max.idle.ms", .type = CONF_INT64, .offset = OFF(connections_max_idle_ms),
+     .min = 1, .max = INT64_MAX, .scale = 1, .def = "600000", .flags = CONF_F_MINUS_ONE,
+     .doc = "Idle client connections are closed after this many milliseconds; -1 never closes "
+            "them."},
+    {.name = "num.io.threads", .type = CONF_INT32, .offset = OFF(num_io_threads), .min = 1,
+     .max = 1024, .def = "8",
+     .doc = "Size of the worker pool that runs blocking work (fsync, segment deletion, "
+            "database writes) off the event loop."},
+    {.name = "weir.produce.acks.all.fsync", .type = CONF_BOOL, .offset = OFF(acks_all_fsync),
+     .def = "false",
+     .doc = "When true, a produce request with acks=all is answered only once its data is "
+            "fsynced; concurrent requests share one fsync (group commit)."},
+    {.name = "weir.log.level", .type = CONF_ENUM_STR, .offset = OFF(log_level), .def = "info",
+     .choices = weir_conf_log_levels,
+     .doc = "Lowest level of the broker's diagnostic log lines written to stderr."},
+};
+
+#define WEIR_CONF_NROWS WEIR_ARRAY_SIZE(weir_conf_rows)
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void __attribute__((format(printf, 3, 4)))
+weir_conf_err(char *err, size_t errsz, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errsz == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+}
+
+static const weir_conf_row_t *
+weir_conf_find(const char *name)
+{
+    for (size_t i = 0; i < WEIR_CONF_NROWS; i++)
+        if (strcmp(weir_conf_rows[i].name, name) == 0)
+            return &weir_conf_rows[i];
+    return NULL;
+}
+
+/* Index of the canonical row of a row (itself unless a synonym). */
+static size_t
+weir_conf_group(const weir_conf_row_t *row)
+{
+    const weir_conf_row_t *c = row->canonical ? weir_conf_find(row->canonical) : row;
+
+    return (size_t)(c - weir_conf_rows);
+}
+
+static void *
+weir_conf_field(weir_conf_t *conf, const weir_conf_row_t *row)
+{
+    return (char *)conf + row->offset;
+}
+
+static const void *
+weir_conf_cfield(const weir_conf_t *conf, const weir_conf_row_t *row)
+{
+    return (const char *)conf + row->offset;
+}
+
+static bool
+weir_conf_is_int(const weir_conf_row_t *row)
+{
+    return row->type == CONF_INT16 || row->type == CONF_INT32 || row->type == CONF_INT64;
+}
+
+static bool
+weir_conf_is_str(const weir_conf_row_t *row)
+{
+    return row->type == CONF_STRING || row->type == CONF_LIST || row->type == CONF_ENUM_STR;
+}
+
+/* Describes the accepted values of an integer row, as a phrase for error
+ * messages ("an integer between 1 and 2147483647") or, with brief, for the
+ * documentation tables ("1 .. 2147483647"). */
+static void
+weir_conf_range_text(const weir_conf_row_t *row, bool brief, char *buf, size_t size)
+{
+    const char *m1 = row->flags & CONF_F_MINUS_ONE ? (brief ? "-1, " : "-1 or ") : "";
+
+    if (row->min == row->max)
+        snprintf(buf, size, "%s%" PRId64, m1, row->min);
+    else if (brief)
+        snprintf(buf, size, "%s%" PRId64 " .. %" PRId64, m1, row->min, row->max);
+    else
+        snprintf(buf, size, "%san integer between %" PRId64 " and %" PRId64, m1, row->min,
+                 row->max);
+}
+
+/* Parses a whole decimal integer: optional sign, digits, nothing else. */
+static int
+weir_conf_parse_int(const char *s, int64_t *out)
+{
+    const char *p = s;
+    char *end;
+    long long v;
+
+    if (*p == '+' || *p == '-')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (*end != '\0')
+        return -EINVAL;
+    if (errno == ERANGE)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+/* Parses and checks one value for row; on success *val holds it (strings
+ * owned by the caller).  Returns 0 or -1 with the reason in err. */
+static int
+weir_conf_parse(const weir_conf_row_t *row, const char *value, weir_conf_val_t *val,
+                char *err, size_t errsz)
+{
+    char range[96];
+    int64_t n;
+
+    val->num = 0;
+    val->str = NULL;
+    switch (row->type) {
+    case CONF_INT16:
+    case CONF_INT32:
+    case CONF_INT64: {
+        int rc = weir_conf_parse_int(value, &n);
+        bool ok = rc == 0 &&
+                  ((n >= row->min && n <= row->max) || (n == -1 && row->flags & CONF_F_MINUS_ONE));
+
+        if (!ok) {
+            if (row->check && rc == 0) {
+                /* A key with its own wording for bad values (replication). */
+                if (row->check(value, n, err, errsz) < 0)
+                    return -1;
+            }
+            weir_conf_range_text(row, false, range, sizeof(range));
+            weir_conf_err(err, errsz, "must be %s (got \"%s\")", range, value);
+            return -1;
+        }
+        if (n != -1 && row->scale > 1) {
+            if (n > INT64_MAX / row->scale) {
+                weir_conf_err(err, errsz, "out of range: %s is too large", value);
+                return -1;
+            }
+            n *= row->scale;
+        }
+        val->num = n;
+        break;
+    }
+    case CONF_BOOL:
+        if (strcmp(value, "true") == 0)
+            val->num = 1;
+        else if (strcmp(value, "false") == 0)
+            val->num = 0;
+        else {
+            weir_conf_err(err, errsz, "must be true or false (got \"%s\")", value);
+            return -1;
+        }
+        break;
+    case CONF_ENUM_STR:
+    case CONF_ENUM_BOOL: {
+        size_t i, len = 0;
+        char list[256];
+
+        for (i = 0; row->choices[i]; i++)
+            if (strcmp(value, row->choices[i]) == 0)
+                break;
+        if (!row->choices[i]) {
+            list[0] = '\0';
+            for (i = 0; row->choices[i]; i++)
+                len += (size_t)snprintf(list + len, sizeof(list) - WEIR_MIN(len, sizeof(list)),
+                                        "%s%s", i ? ", " : "", row->choices[i]);
+            weir_conf_err(err, errsz, "must be one of %s (got \"%s\")", list, value);
+            return -1;
+        }
+        val->num = (int64_t)i;
+        if (row->type == CONF_ENUM_STR)
+            val->str = weir_strdup(value);
+        break;
+    }
+    case CONF_STRING:
+    case CONF_LIST:
+        if (value[0] == '\0' && !(row->flags & CONF_F_NULLABLE)) {
+            weir_conf_err(err, errsz, "must not be empty");
+            return -1;
+        }
+        if (value[0] != '\0' && row->check && row->check(value, 0, err, errsz) < 0)
+            return -1;
+        if (value[0] != '\0')
+            val->str = weir_strdup(value);
+        break;
+    }
+    return 0;
+}
+
+/* Stores a parsed value (takes ownership of val->str). */
+static void
+weir_conf_store(weir_conf_t *conf, const weir_conf_row_t *row, weir_conf_val_t *val)
+{
+    void *f = weir_conf_field(conf, row);
+
+    switch (row->type) {
+    case CONF_INT16:
+        *(int16_t *)f = (int16_t)val->num;
+        break;
+    case CONF_INT32:
+        /* Scaled synonyms (hours) are INT32 as written but store into an int64. */
+        if (row->scale > 1)
+            *(int64_t *)f = val->num;
+        else
+            *(int32_t *)f = (int32_t)val->num;
+        break;
+    case CONF_INT64:
+        *(int64_t *)f = val->num;
+        break;
+    case CONF_BOOL:
+    case CONF_ENUM_BOOL:
+        *(bool *)f = val->num != 0;
+        break;
+    case CONF_STRING:
+    case CONF_LIST:
+    case CONF_ENUM_STR:
+        free(*(char **)f);
+        *(char **)f = val->str;
+        val->str = NULL;
+        break;
+    }
+}
+
+/* Formats the stored value of a canonical row. */
+static void
+weir_conf_format(const weir_conf_t *conf, const weir_conf_row_t *row, char *buf, size_t size)
+{
+    const void *f = weir_conf_cfield(conf, row);
+
+    switch (row->type) {
+    case CONF_INT16:
+        snprintf(buf, size, "%d", (int)*(const int16_t *)f);
+        break;
+    case CONF_INT32:
+        if (row->scale > 1)
+            snprintf(buf, size, "%" PRId64, *(const int64_t *)f);
+        else
+            snprintf(buf, size, "%" PRId32, *(const int32_t *)f);
+        break;
+    case CONF_INT64:
+        snprintf(buf, size, "%" PRId64, *(const int64_t *)f);
+        break;
+    case CONF_BOOL:
+        snprintf(buf, size, "%s", *(const bool *)f ? "true" : "false");
+        break;
+    case CONF_ENUM_BOOL:
+        snprintf(buf, size, "%s", row->choices[*(const bool *)f ? 1 : 0]);
+        break;
+    case CONF_STRING:
+    case CONF_LIST:
+    case CONF_ENUM_STR: {
+        const char *s = *(char *const *)f;
+
+        if (!s && row->unset_from) {
+            weir_conf_format(conf, weir_conf_find(row->unset_from), buf, size);
+            return;
+        }
+        snprintf(buf, size, "%s", s ? s : "");
+        break;
+    }
+    }
+}
+
+/* Deep copy (strings duplicated). */
+static void
+weir_conf_copy(weir_conf_t *dst, const weir_conf_t *src)
+{
+    *dst = *src;
+    for (size_t i = 0; i < WEIR_CONF_NROWS; i++) {
+        const weir_conf_row_t *row = &weir_conf_rows[i];
+        char **f;
+
+        if (!weir_conf_is_str(row) || row->canonical)
+            continue;
+        f = weir_conf_field(dst, row);
+        if (*f)
+            *f = weir_strdup(*f);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Listener lists                                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct weir_conf_listener_s {
+    char name[64];
+    char host[256];
+    int port;
+} weir_conf_listener_t;
+
+/* Parses "NAME://host:port,..." into at most max entries.  Returns the count
+ * or -1 with the reason in err. */
+static int
+weir_conf_parse_listeners(const char *value, weir_conf_listener_t *out, int max, char *err,
+                          size_t errsz)
+{
+    const char *p = value;
+    int n = 0;
+
+    for (;;) {
+        const char *end = strchr(p, ',');
+        const char *sep, *hs, *he, *ps;
+        size_t len;
+        weir_conf_listener_t l;
+        int64_t port;
+        char item[512], portbuf[16];
+
+        if (!end)
+            end = p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        len = (size_t)(end - p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0 || len >= sizeof(item)) {
+            weir_conf_err(err, errsz, "%s listener in \"%s\"", len ? "overlong" : "empty", value);
+            return -1;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        sep = strstr(item, "://");
+        if (!sep || sep == item || (size_t)(sep - item) >= sizeof(l.name)) {
+            weir_conf_err(err, errsz, "\"%s\" is not NAME://host:port", item);
+            return -1;
+        }
+        memcpy(l.name, item, (size_t)(sep - item));
+        l.name[sep - item] = '\0';
+        for (const char *c = l.name; *c; c++) {
+            if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '-')) {
+                weir_conf_err(err, errsz, "\"%s\": bad listener name", item);
+                return -1;
+            }
+        }
+        hs = sep + 3;
+        if (*hs == '[') {
+            he = strchr(hs, ']');
+            if (!he || he[1] != ':') {
+                weir_conf_err(err, errsz, "\"%s\": bad IPv6 address (use [addr]:port)", item);
+                return -1;
+            }
+            ps = he + 2;
+            hs++;
+        } else {
+            he = strrchr(hs, ':');
+            if (!he) {
+                weir_conf_err(err, errsz, "\"%s\" has no port (NAME://host:port)", item);
+                return -1;
+            }
+            ps = he + 1;
+            for (const char *c = hs; c < he; c++) {
+                if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_')) {
+                    weir_conf_err(err, errsz, "\"%s\": bad host name", item);
+                    return -1;
+                }
+            }
+        }
+        if ((size_t)(he - hs) >= sizeof(l.host)) {
+            weir_conf_err(err, errsz, "\"%s\": host name too long", item);
+            return -1;
+        }
+        memcpy(l.host, hs, (size_t)(he - hs));
+        l.host[he - hs] = '\0';
+        if (strlen(ps) >= sizeof(portbuf) || ps[0] == '+' || ps[0] == '-' ||
+            weir_conf_parse_int(ps, &port) < 0 || port < 0 || port > 65535) {
+            weir_conf_err(err, errsz, "\"%s\": port must be an integer in 0 .. 65535", item);
+            return -1;
+        }
+        l.port = (int)port;
+        if (strcmp(l.name, "SSL") == 0 || strcmp(l.name, "SASL_SSL") == 0 ||
+            strcmp(l.name, "SASL_PLAINTEXT") == 0) {
+            weir_conf_err(err, errsz, "security protocol %s is not supported yet", l.name);
+            return -1;
+        }
+        if (strcmp(l.name, "PLAINTEXT") != 0) {
+            weir_conf_err(err, errsz,
+                          "listener name %s is not a security protocol (only PLAINTEXT is "
+                          "supported; listener.security.protocol.map is not supported yet)",
+                          l.name);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (strcmp(out[i].name, l.name) == 0) {
+                weir_conf_err(err, errsz, "listener name %s appears twice", l.name);
+                return -1;
+            }
+        }
+        if (n == max) {
+            weir_conf_err(err, errsz, "more than %d listeners", max);
+            return -1;
+        }
+        out[n++] = l;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    return n;
+}
+
+#define WEIR_CONF_MAX_LISTENERS 8
+
+static int
+weir_conf_check_listeners(const char *value, int64_t num, char *err, size_t errsz)
+{
+    weir_conf_listener_t l[WEIR_CONF_MAX_LISTENERS];
+
+    WEIR_UNUSED(num);
+    return weir_conf_parse_listeners(value, l, WEIR_CONF_MAX_LISTENERS, err, errsz) < 0 ? -1 : 0;
+}
+
+static int
+weir_conf_check_advertised(const char *value, int64_t num, char *err, size_t errsz)
+{
+    weir_conf_listener_t l[WEIR_CONF_MAX_LISTENERS];
+    int n = weir_conf_parse_listeners(value, l, WEIR_CONF_MAX_LISTENERS, err, errsz);
+
+    WEIR_UNUSED(num);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(l[i].host, "0.0.0.0") == 0 || strcmp(l[i].host, "::") == 0) {
+            weir_conf_err(err, errsz, "%s: cannot advertise the non-routable address %s",
+                          l[i].name, l[i].host);
+            return -1;
+        }
+        if (l[i].port == 0) {
+            weir_conf_err(err, errsz, "%s: cannot advertise port 0", l[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+weir_conf_check_log_dirs(const char *value, int64_t num, char *err, size_t errsz)
+{
+    WEIR_UNUSED(num);
+    if (strchr(value, ',')) {
+        weir_conf_err(err, errsz, "only one log directory is supported");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+weir_conf_check_replication(const char *value, int64_t num, char *err, size_t errsz)
+{
+    WEIR_UNUSED(value);
+    if (num != 1) {
+        weir_conf_err(err, errsz, "only 1 is supported until replication lands");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API                                                               */
+/* ------------------------------------------------------------------------ */
+
+void
+weir_conf_defaults(weir_conf_t *conf)
+{
+    memset(conf, 0, sizeof(*conf));
+    for (size_t i = 0; i < WEIR_CONF_NROWS; i++) {
+        const weir_conf_row_t *row = &weir_conf_rows[i];
+        weir_conf_val_t val;
+        char err[256];
+
+        if (!row->def)
+            continue;
+        /* The defaults are constants checked by the unit tests; a failure
+         * here is a bug in the table. */
+        if (weir_conf_parse(row, row->def, &val, err, sizeof(err)) < 0) {
+            fprintf(stderr, "level=fatal event=conf_bad_default key=%s reason=\"%s\"\n",
+                    row->name, err);
+            abort();
+        }
+        weir_conf_store(conf, row, &val);
+    }
+}
+
+void
+weir_conf_free(weir_conf_t *conf)
+{
+    for (size_t i = 0; i < WEIR_CONF_NROWS; i++) {
+        const weir_conf_row_t *row = &weir_conf_rows[i];
+        char **f;
+
+        if (!weir_conf_is_str(row) || row->canonical)
+            continue;
+        f = weir_conf_field(conf, row);
+        free(*f);
+        *f = NULL;
+    }
+}
+
+int
+weir_conf_set(weir_conf_t *conf, const char *key, const char *value, char *errstr,
+              size_t errstr_size)
+{
+    const weir_conf_row_t *row = weir_conf_find(key);
+    weir_conf_val_t val;
+
+    if (!row) {
+        weir_conf_err(errstr, errstr_size, "unknown key");
+        return -1;
+    }
+    if (weir_conf_parse(row, value, &val, errstr, errstr_size) < 0)
+        return -1;
+    weir_conf_store(conf, row, &val);
+    return 0;
+}
+
+int
+weir_conf_check(const weir_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    weir_conf_listener_t l[WEIR_CONF_MAX_LISTENERS], a[WEIR_CONF_MAX_LISTENERS];
+    char err[512], buf[1024];
+    int nl, na;
+
+    /* Every canonical value within its row's rules: catches values assigned
+     * directly to the struct. */
+    for (size_t i = 0; i < WEIR_CONF_NROWS; i++) {
+        const weir_conf_row_t *row = &weir_conf_rows[i];
+        weir_conf_val_t val;
+
+        if (row->canonical)
+            continue;
+        if (weir_conf_is_str(row) && !*(char *const *)weir_conf_cfield(conf, row)) {
+            if (row->flags & CONF_F_NULLABLE)
+                continue;
+            weir_conf_err(errstr, errstr_size, "%s: must be set", row->name);
+            return -1;
+        }
+        weir_conf_format(conf, row, buf, sizeof(buf));
+        if (weir_conf_parse(row, buf, &val, err, sizeof(err)) < 0) {
+            weir_conf_err(errstr, errstr_size, "%s: %s", row->name, err);
+            return -1;
+        }
+        free(val.str);
+    }
+
+    nl = weir_conf_parse_listeners(conf->listeners, l, WEIR_CONF_MAX_LISTENERS, err, sizeof(err));
+    if (nl < 0) {
+        weir_conf_err(errstr, errstr_size, "listeners: %s", err);
+        return -1;
+    }
+    for (int i = 0; i < nl; i++) {
+        for (int j = 0; j < i; j++) {
+            if (l[i].port != 0 && l[i].port == l[j].port && strcmp(l[i].host, l[j].host) == 0) {
+                weir_conf_err(errstr, errstr_size, "listeners: %s and %s both use %s:%d",
+                              l[j].name, l[i].name, l[i].host, l[i].port);
+                return -1;
+            }
+        }
+    }
+    if (conf->advertised_listeners) {
+        na = weir_conf_parse_listeners(conf->advertised_listeners, a, WEIR_CONF_MAX_LISTENERS,
+                                       err, sizeof(err));
+        if (na < 0) {
+            weir_conf_err(errstr, errstr_size, "advertised.listeners: %s", err);
+            return -1;
+        }
+        for (int i = 0; i < na; i++) {
+            int j;
+
+            for (j = 0; j < nl; j++)
+                if (strcmp(a[i].name, l[j].name) == 0)
+                    break;
+            if (j == nl) {
+                weir_conf_err(errstr, errstr_size,
+                              "advertised.listeners: listener name %s is not in listeners",
+                              a[i].name);
+                return -1;
+            }
+        }
+    }
+    /* Retention and roll times, whichever spelling set them, end up in
+     * milliseconds: -1 (forever) or a non-negative time, and a roll time of
+     * at least 1 ms. */
+    if (conf->log_retention_ms < -1) {
+        weir_conf_err(errstr, errstr_size,
+                      "log.retention.ms: must be -1 (forever) or a non-negative time");
+        return -1;
+    }
+    if (conf->log_roll_ms < 1) {
+        weir_conf_err(errstr, errstr_size, "log.roll.ms: must be at least 1");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* .properties reader                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct weir_conf_sbuf_s {
+    char *p;
+    size_t len, cap;
+} weir_conf_sbuf_t;
+
+static void
+weir_conf_sbuf_add(weir_conf_sbuf_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        b->cap = WEIR_MAX(b->cap * 2, b->len + n + 1);
+        b->p = weir_realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static bool
+weir_conf_is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\f';
+}
+
+static int
+weir_conf_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Appends s[0..n) to out with Java's escapes resolved (\t \n \r \f, \uXXXX,
+ * any other \c is c).  Returns 0 or -1 on a malformed \u escape. */
+static int
+weir_conf_unescape(const char *s, size_t n, weir_conf_sbuf_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (c != '\\') {
+            weir_conf_sbuf_add(out, &c, 1);
+            continue;
+        }
+        if (++i == n)
+            break; /* a lone trailing backslash is dropped, as Java does */
+        c = s[i];
+        switch (c) {
+        case 't':
+            c = '\t';
+            break;
+        case 'n':
+            c = '\n';
+            break;
+        case 'r':
+            c = '\r';
+            break;
+        case 'f':
+            c = '\f';
+            break;
+        case 'u': {
+            unsigned cp = 0;
+            char utf8[3];
+            size_t len;
+
+            if (i + 4 >= n)
+                return -1;
+            for (int k = 1; k <= 4; k++) {
+                int h = weir_conf_hex(s[i + (size_t)k]);
+
+                if (h < 0)
+                    return -1;
+                cp = cp << 4 | (unsigned)h;
+            }
+            i += 4;
+            if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+                return -1; /* NUL or a UTF-16 surrogate half */
+            if (cp < 0x80) {
+                utf8[0] = (char)cp;
+                len = 1;
+            } else if (cp < 0x800) {
+                utf8[0] = (char)(0xc0 | cp >> 6);
+                utf8[1] = (char)(0x80 | (cp & 0x3f));
+                len = 2;
+            } else {
+                utf8[0] = (char)(0xe0 | cp >> 12);
+                utf8[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                utf8[2] = (char)(0x80 | (cp & 0x3f));
+                len = 3;
+            }
+            weir_conf_sbuf_add(out, utf8, len);
+            continue;
+        }
+        default:
+            break;
+        }
+        weir_conf_sbuf_add(out, &c, 1);
+    }
+    if (!out->p)
+        weir_conf_sbuf_add(out, "", 0);
+    return 0;
+}
+
+/* Splits one logical line into key and value (escapes resolved). */
+static int
+weir_conf_split(const char *line, size_t len, weir_conf_sbuf_t *key, weir_conf_sbuf_t *value)
+{
+    size_t i = 0, kend, vstart;
+
+    while (i < len && line[i] != '=' && line[i] != ':' && !weir_conf_is_ws(line[i])) {
+        if (line[i] == '\\' && i + 1 < len)
+            i++;
+        i++;
+    }
+    kend = i;
+    while (i < len && weir_conf_is_ws(line[i]))
+        i++;
+    if (i < len && (line[i] == '=' || line[i] == ':'))
+        i++;
+    while (i < len && weir_conf_is_ws(line[i]))
+        i++;
+    vstart = i;
+    /* Trim trailing whitespace unless it is escaped ("a\ "). */
+    while (len > vstart && weir_conf_is_ws(line[len - 1])) {
+        size_t bs = 0;
+
+        while (len - 1 - bs > vstart && line[len - 2 - bs] == '\\')
+            bs++;
+        if (bs % 2 == 1)
+            break;
+        len--;
+    }
+    if (weir_conf_unescape(line, kend, key) < 0)
+        return -1;
+    if (weir_conf_unescape(line + vstart, len - vstart, value) < 0)
+        return -1;
+    return 0;
+}
+
+/* What a file did to a key and its synonyms so far. */
+typedef struct weir_conf_seen_s {
+    const weir_conf_row_t *row; /* NULL: not set by the file */
+    int line;
+    int64_t num;                /* parsed number (integer keys) */
+    char value[512];            /* as written, for conflict messages */
+} weir_conf_seen_t;
+
+/* Applies one key=value line to conf.  Returns 0 or -1 with "FILE:LINE: KEY:
+ * reason" in errstr. */
+static int
+weir_conf_apply_line(weir_conf_t *conf, weir_conf_seen_t *seen, const char *path, int lineno,
+                     const char *key, const char *value, char *errstr, size_t errstr_size)
+{
+    const weir_conf_row_t *row = weir_conf_find(key);
+    weir_conf_seen_t *s;
+    weir_conf_val_t val;
+    char err[512];
+
+    if (!row) {
+        weir_conf_err(errstr, errstr_size, "%s:%d: %s: unknown key", path, lineno, key);
+        return -1;
+    }
+    if (weir_conf_parse(row, value, &val, err, sizeof(err)) < 0) {
+        weir_conf_err(errstr, errstr_size, "%s:%d: %s: %s", path, lineno, key, err);
+        return -1;
+    }
+    s = &seen[weir_conf_group(row)];
+    if (s->row && s->row != row) {
+        if (row->precedence < s->row->precedence) {
+            /* A less precise synonym after the one that wins: checked, ignored. */
+            free(val.str);
+            return 0;
+        }
+        if (row->precedence == s->row->precedence &&
+            (weir_conf_is_int(row) ? s->num != val.num : strcmp(s->value, value) != 0)) {
+            weir_conf_err(errstr, errstr_size, "%s:%d: %s: conflicts with %s=%s at line %d",
+                          path, lineno, key, s->row->name, s->value, s->line);
+            free(val.str);
+            return -1;
+        }
+    }
+    s->row = row;
+    s->line = lineno;
+    s->num = val.num;
+    snprintf(s->value, sizeof(s->value), "%s", value);
+    weir_conf_store(conf, row, &val);
+    return 0;
+}
+
+int
+weir_conf_load(weir_conf_t *conf, const char *path, char *errstr, size_t errstr_size)
+{
+    weir_conf_seen_t seen[WEIR_CONF_NROWS];
+    weir_conf_sbuf_t file = {0}, logical = {0};
+    weir_conf_t tmp;
+    char chunk[4096];
+    const char *p, *end;
+    bool continuing = false;
+    int lineno = 0, start_line = 0, rc = -1;
+    size_t n;
+    FILE *fp;
+
+    fp = fopen(path, "r");
+    if (!fp) {
+        weir_conf_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        weir_conf_sbuf_add(&file, chunk, n);
+    if (ferror(fp)) {
+        weir_conf_err(errstr, errstr_size, "%s: read error", path);
+        fclose(fp);
+        free(file.p);
+        return -1;
+    }
+    fclose(fp);
+    weir_conf_sbuf_add(&file, "", 0);
+
+    if (memchr(file.p, '\0', file.len)) {
+        const char *nul = memchr(file.p, '\0', file.len);
+
+        for (p = file.p; p < nul; p++)
+            lineno += *p == '\n';
+        weir_conf_err(errstr, errstr_size, "%s:%d: NUL byte in file", path, lineno + 1);
+        free(file.p);
+        return -1;
+    }
+    memset(seen, 0, sizeof(seen));
+    weir_conf_copy(&tmp, conf);
+    p = file.p;
+    end = file.p + file.len;
+    while (p < end || continuing) {
+        const char *ls = p, *le;
+        size_t bs = 0;
+        bool cont, at_eof = p >= end;
+
+        if (!at_eof) {
+            le = memchr(p, '\n', (size_t)(end - p));
+            if (!le)
+                le = end;
+            p = le < end ? le + 1 : end;
+            if (le > ls && le[-1] == '\r')
+                le--;
+            lineno++;
+            while (ls < le && weir_conf_is_ws(*ls))
+                ls++;
+            if (!continuing) {
+                if (ls == le || *ls == '#' || *ls == '!')
+                    continue;
+                start_line = lineno;
+                logical.len = 0;
+            }
+            while (le - bs > ls && le[-1 - (ptrdiff_t)bs] == '\\')
+                bs++;
+            cont = bs % 2 == 1;
+            weir_conf_sbuf_add(&logical, ls, (size_t)(le - ls) - (cont ? 1 : 0));
+            if (cont && p < end) {
+                continuing = true;
+                continue;
+            }
+        }
+        continuing = false;
+        {
+            weir_conf_sbuf_t key = {0}, value = {0};
+            int r;
+
+            if (weir_conf_split(logical.p, logical.len, &key, &value) < 0) {
+                weir_conf_err(errstr, errstr_size, "%s:%d: malformed \\u escape", path,
+                              start_line);
+                free(key.p);
+                free(value.p);
+                goto out;
+            }
+            r = weir_conf_apply_line(&tmp, seen, path, start_line, key.p, value.p, errstr,
+                                     errstr_size);
+            free(key.p);
+            free(value.p);
+            if (r < 0)
+                goto out;
+        }
+        if (at_eof)
+            break;
+    }
+
+    {
+        char err[512];
+
+        if (weir_conf_check(&tmp, err, sizeof(err)) < 0) {
+            weir_conf_err(errstr, errstr_size, "%s: %s", path, err);
+            goto out;
+        }
+    }
+    weir_conf_free(conf);
+    *conf = tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    rc = 0;
+out:
+    weir_conf_free(&tmp);
+    free(file.p);
+    free(logical.p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Documentation                                                            */
+/* ------------------------------------------------------------------------ */
+
+static const char *
+weir_conf_type_name(const weir_conf_row_t *row)
+{
+    switch (row->type) {
+    case CONF_INT16:
+        return "short";
+    case CONF_INT32:
+        return "int";
+    case CONF_INT64:
+        return "long";
+    case CONF_BOOL:
+        return "boolean";
+    case CONF_STRING:
+        return "string";
+    case CONF_LIST:
+        return "list";
+    case CONF_ENUM_STR:
+    case CONF_ENUM_BOOL:
+        return "string";
+    }
+    return "?";
+}
+
+static void
+weir_conf_valid_text(const weir_conf_row_t *row, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    if (weir_conf_is_int(row)) {
+        weir_conf_range_text(row, true, buf, size);
+    } else if (row->type == CONF_BOOL) {
+        snprintf(buf, size, "true, false");
+    } else if (row->choices) {
+        buf[0] = '\0';
+        for (size_t i = 0; row->choices[i] && len < size; i++)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+                                    row->choices[i]);
+    } else {
+        snprintf(buf, size, "%s", row->valid ? row->valid : "");
+    }
+}
+
+static const char *
+weir_conf_shown_default(const weir_conf_row_t *row)
+{
+    if (row->shown_def)
+        return row->shown_def;
+    return row->def ? row->def : "(unset)";
+}
+
+/* Prints text word-wrapped to 78 columns: the first line after first, the
+ * others after cont. */
+static void
+weir_conf_wrap(FILE *out, const char *first, const char *cont, const char *text)
+{
+    size_t col = strlen(first);
+    bool line_start = true;
+
+    fputs(first, out);
+    while (*text) {
+        size_t w = strcspn(text, " ");
+
+        if (!line_start && col + 1 + w > 78) {
+            fprintf(out, "\n%s", cont);
+            col = strlen(cont);
+        } else if (!line_start) {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(text, 1, w, out);
+        col += w;
+        line_start = false;
+        text += w;
+        while (*text == ' ')
+            text++;
+    }
+    fputc('\n', out);
+}
+
+void
+weir_conf_print_help(FILE *out)
+{
+    char valid[512], line[256];
+
+    fprintf(out, "Weir broker configuration keys (Java .properties syntax: key=value,\n"
+                 "'#' or '!' starts a comment line, a trailing backslash continues a line).\n\n");
+    for (size_t i = 0; i < WEIR_CONF_NROWS; i++) {
+        const weir_conf_row_t *row = &weir_conf_rows[i];
+
+        weir_conf_valid_text(row, valid, sizeof(valid));
+        fprintf(out, "%s\n", row->name);
+        weir_conf_wrap(out, "    ", "    ", row->doc);
+        snprintf(line, sizeof(line), "type: %s; default: %s", weir_conf_type_name(row),
+                 weir_conf_shown_default(row));
+        weir_conf_wrap(out, "    ", "        ", line);
+        weir_conf_wrap(out, "    valid: ", "        ", valid);
+        fputc('\n', out);
+    }
+}
+
+/* Writes s with Markdown table cell metacharacters escaped. */
+static void
+weir_conf_md_cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|' || *s == '*' || *s == '_' || *s == '<' || *s == '[')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
+void
+weir_conf_print_markdown(FILE *out)
+{
+    char valid[512];
+
+    fprintf(out,
+            "# Weir configuration\n"
+            "\n"
+            "<!-- Generated from the tables in server/core/weir_conf.c and\n"
+            "     server/meta/weir_topic_config.c by weir_conf_print_markdown() and\n"
+            "     weir_topic_config_print_markdown(). Do not edit by hand: regenerate with\n"
+            "     build/tests/test_conf --write-docs docs/CONFIGURATION.md -->\n"
+            "\n"
+            "This page is generated from the configuration tables in the source, the same\n"
+            "tables that parse the configuration file and print `weir --help-config`, so it\n"
+            "always matches the code.\n"
+            "\n"
+            "## Broker configuration\n"
+            "\n"
+            "The broker reads a Kafka-style `.properties` file. Key names are Kafka's wherever\n"
+            "the meaning is the same; Weir's own keys start with `weir.`.\n"
+            "\n"
+            "- One `key=value` per line; `key: value` and `key value` work too. Whitespace\n"
+            "  around keys and values is ignored.\n"
+            "- Lines starting with `#` or `!` are comments.\n"
+            "- A line ending in a backslash continues on the next line (leading whitespace\n"
+            "  of the continuation is dropped).\n"
+            "- Integers are decimal and must be within the key's range; booleans are `true`\n"
+            "  or `false`; enumerated values are case-sensitive.\n"
+            "- An unknown key or a bad value stops start-up with `FILE:LINE: KEY: reason`.\n"
+            "- Synonyms follow Kafka's precedence: `log.retention.ms` over\n"
+            "  `log.retention.minutes` over `log.retention.hours`, `log.roll.ms` over\n"
+            "  `log.roll.hours`, `log.dirs` over `log.dir`, whatever their order in the file.\n"
+            "\n"
+            "| Key | Type | Default | Valid values | Description |\n"
+            "|---|---|---|---|---|\n");
+    for (size_t i = 0; i < WEIR_CONF_NROWS; i++) {
+        const weir_conf_row_t *row = &weir_conf_rows[i];
+
+        weir_conf_valid_text(row, valid, sizeof(valid));
+        fprintf(out, "| `%s` | %s | ", row->name, weir_conf_type_name(row));
+        if (row->def && !row->shown_def)
+            fprintf(out, "`%s`", row->def);
+        else
+            weir_conf_md_cell(out, weir_conf_shown_default(row));
+        fprintf(out, " | ");
+        weir_conf_md_cell(out, valid);
+        fprintf(out, " | ");
+        weir_conf_md_cell(out, row->doc);
+        fprintf(out, " |\n");
+    }
+}
+
+/* Formats the built-in default of a canonical row, which may come from one
+ * of its synonyms (log.retention.ms from log.retention.hours). */
+static void
+weir_conf_default_text(const weir_conf_row_t *row, char *buf, size_t size)
+{
+    const weir_conf_row_t *src = row->def ? row : NULL;
+    weir_conf_t tmp;
+    weir_conf_val_t val;
+    char err[256];
+
+    for (size_t i = 0; !src && i < WEIR_CONF_NROWS; i++)
+        if (weir_conf_rows[i].def && weir_conf_rows[i].canonical &&
+            strcmp(weir_conf_rows[i].canonical, row->name) == 0)
+            src = &weir_conf_rows[i];
+    if (!src || weir_conf_parse(src, src->def, &val, err, sizeof(err)) < 0) {
+        snprintf(buf, size, "%s", "");
+        return;
+    }
+    memset(&tmp, 0, sizeof(tmp));
+    weir_conf_store(&tmp, src, &val);
+    weir_conf_format(&tmp, row, buf, size);
+    weir_conf_free(&tmp);
+}
+
+bool
+weir_conf_describe(const weir_conf_t *conf, size_t idx, const char **name, char *value,
+                   size_t value_size, bool *is_default, bool *sensitive)
+{
+    const weir_conf_row_t *row = NULL;
+    size_t k = 0;
+
+    /* Synonyms are spellings of their canonical key, described once under it. */
+    for (size_t i = 0; i < WEIR_CONF_NROWS; i++) {
+        if (weir_conf_rows[i].canonical)
+            continue;
+        if (k++ == idx) {
+            row = &weir_conf_rows[i];
+            break;
+        }
+    }
+    if (!row)
+        return false;
+    *name = row->name;
+    *sensitive = (row->flags & CONF_F_SENSITIVE) != 0;
+    if (*sensitive) {
+        if (value_size)
+            value[0] = '\0';
+        *is_default = false;
+        return true;
+    }
+    weir_conf_format(conf, row, value, value_size);
+    if (weir_conf_is_str(row) && !*(char *const *)weir_conf_cfield(conf, row) &&
+        (row->flags & CONF_F_NULLABLE)) {
+        *is_default = !row->def;
+    } else {
+        char dv[1024];
+
+        weir_conf_default_text(row, dv, sizeof(dv));
+        *is_default = strcmp(dv, value) == 0;
+    }
+    return true;
+}
