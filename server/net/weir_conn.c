@@ -398,14 +398,16 @@ weir_conn_on_readable(weir_conn_t *conn)
         size_t want = WEIR_CONN_RBUF_MIN;
         ssize_t n;
 
+        /* The buffer grows with the bytes that actually arrive (doubling,
+         * up to the frame's size), never straight to a size a client merely
+         * announced, so idle connections claiming huge frames cost little. */
         if (conn->rlen >= 4) {
             uint32_t size = weir_be32(conn->rbuf);
-            if (size <= (uint32_t)conn->brk->conf->socket_request_max_bytes)
-                want = WEIR_MAX(want, (size_t)size + 4);
+            if (size <= (uint32_t)conn->brk->conf->socket_request_max_bytes &&
+                conn->rlen == conn->rcap)
+                want = WEIR_MIN((size_t)size + 4, conn->rcap * 2);
         }
-        weir_conn_rbuf_reserve(conn, want);
-        if (conn->rlen == conn->rcap)
-            weir_conn_rbuf_reserve(conn, conn->rcap * 2);
+        weir_conn_rbuf_reserve(conn, WEIR_MAX(want, conn->rlen + 1));
         n = read(conn->fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen);
         if (n == 0) {
             weir_conn_close(conn, NULL);

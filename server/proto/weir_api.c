@@ -26,6 +26,13 @@ static const weir_api_desc_t weir_api_table[WEIR_API__COUNT] = {
     [WEIR_API_FindCoordinator] = {"FindCoordinator", 0, 2, 3, weir_api_FindCoordinator},
     [WEIR_API_ApiVersions] = {"ApiVersions", 0, 3, 3, weir_api_ApiVersions},
     [WEIR_API_InitProducerId] = {"InitProducerId", 0, 1, 2, weir_api_InitProducerId},
+    [WEIR_API_CreateTopics] = {"CreateTopics", 0, 4, 5, weir_api_CreateTopics},
+    [WEIR_API_DeleteTopics] = {"DeleteTopics", 0, 3, 4, weir_api_DeleteTopics},
+    [WEIR_API_DescribeConfigs] = {"DescribeConfigs", 0, 2, 4, weir_api_DescribeConfigs},
+    [WEIR_API_AlterConfigs] = {"AlterConfigs", 0, 1, 2, weir_api_AlterConfigs},
+    [WEIR_API_CreatePartitions] = {"CreatePartitions", 0, 1, 2, weir_api_CreatePartitions},
+    [WEIR_API_IncrementalAlterConfigs] = {"IncrementalAlterConfigs", 0, 1, 1,
+                                          weir_api_IncrementalAlterConfigs},
 };
 
 const weir_api_desc_t *
