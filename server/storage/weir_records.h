@@ -50,8 +50,18 @@ int weir_record_iter_init(weir_record_iter_t *it, const uint8_t *p, size_t len,
 bool weir_record_iter_next(weir_record_iter_t *it, weir_record_t *rec);
 void weir_record_iter_free(weir_record_iter_t *it);
 
-/* The first offset in the batch whose timestamp is >= ts, or -1.  Used by
- * ListOffsets by timestamp. */
+/* Walks a record's raw header section (rec->headers, rec->headers_len).  *pos
+ * is the cursor: 0 for the first header, advanced on each call.  Returns 1
+ * with h filled (views into the section), 0 at the end, or WEIR_EPARSE if the
+ * section is malformed (never for a record weir_record_iter_next() returned). */
+int weir_record_header_next(const weir_record_t *rec, size_t *pos, weir_header_t *h);
+
+/* Decompression bound used by weir_records_first_offset_at(). */
+#define WEIR_RECORDS_SCAN_MAX_DECOMPRESSED ((size_t)256 << 20)
+
+/* The first offset in the batch whose timestamp is >= ts, or -1 (also when
+ * the batch cannot be decoded).  found_ts, if not NULL, receives that
+ * record's timestamp.  Used by ListOffsets by timestamp. */
 int64_t weir_records_first_offset_at(const uint8_t *batch, size_t len, int64_t ts,
                                      int64_t *found_ts);
 
