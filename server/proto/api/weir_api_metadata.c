@@ -40,6 +40,32 @@ weir_metadata_write_topic(weir_wbuf_t *w, int16_t version, weir_broker_t *brk, w
     }
 }
 
+static int
+weir_metadata_name_cmp(const void *a, const void *b)
+{
+    const weir_str_t *x = a, *y = b;
+    int c;
+
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    c = x->len > 0 ? memcmp(x->ptr, y->ptr, (size_t)x->len) : 0;
+    return c;
+}
+
+/* Sorts the asked names and drops repeats (Kafka treats them as a set), so a
+ * request naming one topic many times cannot multiply the response. */
+static int32_t
+weir_metadata_unique(weir_str_t *names, int32_t n)
+{
+    int32_t k = 0;
+
+    qsort(names, (size_t)n, sizeof(*names), weir_metadata_name_cmp);
+    for (int32_t i = 0; i < n; i++)
+        if (k == 0 || weir_metadata_name_cmp(&names[k - 1], &names[i]) != 0)
+            names[k++] = names[i];
+    return k;
+}
+
 int
 weir_api_Metadata(weir_req_t *req)
 {
@@ -68,6 +94,8 @@ weir_api_Metadata(weir_req_t *req)
     /* v0: an empty list means all topics; v1+: null means all. */
     if (v == 0 && ntopics == 0)
         ntopics = -1;
+    if (ntopics > 1)
+        ntopics = weir_metadata_unique(names, ntopics);
 
     resp = weir_resp_new(req, 1024);
     w = &resp->buf;
