@@ -43,6 +43,23 @@ static const char *const weir_store_migrations[] = {
     "  value INTEGER NOT NULL"
     ");"
     "INSERT INTO meta (key, value) VALUES ('next_producer_id', 0);",
+    /* 2: consumer-group committed offsets, and what the coordinator must
+     * remember about a group across restarts for offset retention. */
+    "CREATE TABLE offsets ("
+    "  group_id         TEXT NOT NULL,"
+    "  topic            TEXT NOT NULL,"
+    "  partition        INTEGER NOT NULL,"
+    "  committed_offset INTEGER NOT NULL,"
+    "  leader_epoch     INTEGER NOT NULL,"
+    "  metadata         TEXT NOT NULL,"
+    "  commit_ms        INTEGER NOT NULL,"
+    "  PRIMARY KEY (group_id, topic, partition)"
+    ");"
+    "CREATE TABLE consumer_groups ("
+    "  group_id       TEXT PRIMARY KEY NOT NULL,"
+    "  protocol_type  TEXT NOT NULL,"
+    "  empty_since_ms INTEGER"
+    ");",
 };
 
 #define WEIR_STORE_VERSION ((int)WEIR_ARRAY_SIZE(weir_store_migrations))
@@ -62,6 +79,14 @@ struct weir_store_s {
     sqlite3_stmt *config_insert;
     sqlite3_stmt *configs_delete;
     sqlite3_stmt *pid_reserve;
+    sqlite3_stmt *offsets_select;
+    sqlite3_stmt *offset_upsert;
+    sqlite3_stmt *offset_delete;
+    sqlite3_stmt *offset_delete_if;
+    sqlite3_stmt *offsets_delete_group;
+    sqlite3_stmt *groups_select;
+    sqlite3_stmt *group_upsert;
+    sqlite3_stmt *group_delete;
     char errmsg[256]; /* SQLite's message for the last failed step */
 };
 
@@ -90,6 +115,28 @@ static const struct {
      "UPDATE meta SET value = value + ?1"
      " WHERE key = 'next_producer_id' AND value <= 9223372036854775807 - ?1"
      " RETURNING value - ?1"},
+    {offsetof(weir_store_t, offsets_select),
+     "SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_ms"
+     " FROM offsets"},
+    {offsetof(weir_store_t, offset_upsert),
+     "INSERT INTO offsets (group_id, topic, partition, committed_offset, leader_epoch, metadata,"
+     " commit_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+     " ON CONFLICT (group_id, topic, partition) DO UPDATE SET"
+     " committed_offset = excluded.committed_offset, leader_epoch = excluded.leader_epoch,"
+     " metadata = excluded.metadata, commit_ms = excluded.commit_ms"},
+    {offsetof(weir_store_t, offset_delete),
+     "DELETE FROM offsets WHERE group_id = ?1 AND topic = ?2 AND partition = ?3"},
+    {offsetof(weir_store_t, offset_delete_if),
+     "DELETE FROM offsets WHERE group_id = ?1 AND topic = ?2 AND partition = ?3"
+     " AND commit_ms <= ?4"},
+    {offsetof(weir_store_t, offsets_delete_group), "DELETE FROM offsets WHERE group_id = ?1"},
+    {offsetof(weir_store_t, groups_select),
+     "SELECT group_id, protocol_type, empty_since_ms FROM consumer_groups"},
+    {offsetof(weir_store_t, group_upsert),
+     "INSERT INTO consumer_groups (group_id, protocol_type, empty_since_ms) VALUES (?1, ?2, ?3)"
+     " ON CONFLICT (group_id) DO UPDATE SET protocol_type = excluded.protocol_type,"
+     " empty_since_ms = excluded.empty_since_ms"},
+    {offsetof(weir_store_t, group_delete), "DELETE FROM consumer_groups WHERE group_id = ?1"},
 };
 
 static sqlite3_stmt **
@@ -554,4 +601,152 @@ weir_store_reserve_producer_ids(weir_store_t *st, int32_t count)
     if ((ret = weir_store_commit(st, "reserve_producer_ids")) < 0)
         return ret;
     return first;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Consumer-group offsets                                                   */
+/* ------------------------------------------------------------------------ */
+
+int
+weir_store_set_durable(weir_store_t *st)
+{
+    int rc = weir_store_pragma(st->db, "PRAGMA synchronous = FULL", NULL, 0);
+
+    if (rc != SQLITE_OK) {
+        weir_store_note(st);
+        return weir_store_fail(st, "set_durable", rc);
+    }
+    return 0;
+}
+
+int
+weir_store_offsets_load(weir_store_t *st, weir_store_offset_cb cb, void *arg)
+{
+    sqlite3_stmt *s = st->offsets_select;
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        weir_store_offset_t o;
+        const char *g = (const char *)sqlite3_column_text(s, 0);
+        const char *t = (const char *)sqlite3_column_text(s, 1);
+        const char *m = (const char *)sqlite3_column_text(s, 5);
+
+        o.group_id = g ? g : "";
+        o.topic = t ? t : "";
+        o.partition = (int32_t)sqlite3_column_int(s, 2);
+        o.offset = sqlite3_column_int64(s, 3);
+        o.leader_epoch = (int32_t)sqlite3_column_int(s, 4);
+        o.metadata = m ? m : "";
+        o.metadata_len = m ? sqlite3_column_bytes(s, 5) : 0;
+        o.commit_ms = sqlite3_column_int64(s, 6);
+        cb(arg, &o);
+    }
+    if (rc != SQLITE_DONE)
+        weir_store_note(st);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : weir_store_fail(st, "offsets_load", rc);
+}
+
+int
+weir_store_groups_load(weir_store_t *st, weir_store_group_cb cb, void *arg)
+{
+    sqlite3_stmt *s = st->groups_select;
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *g = (const char *)sqlite3_column_text(s, 0);
+        const char *pt = (const char *)sqlite3_column_text(s, 1);
+        int64_t since = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2);
+
+        cb(arg, g ? g : "", pt ? pt : "", since);
+    }
+    if (rc != SQLITE_DONE)
+        weir_store_note(st);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : weir_store_fail(st, "groups_load", rc);
+}
+
+int
+weir_store_batch_begin(weir_store_t *st)
+{
+    return weir_store_begin(st, "batch_begin");
+}
+
+int
+weir_store_batch_commit(weir_store_t *st)
+{
+    return weir_store_commit(st, "batch_commit");
+}
+
+void
+weir_store_batch_rollback(weir_store_t *st)
+{
+    weir_store_rollback(st);
+}
+
+int
+weir_store_offset_put(weir_store_t *st, const weir_store_offset_t *o)
+{
+    sqlite3_stmt *s = st->offset_upsert;
+    int rc;
+
+    if (o->metadata_len < 0)
+        return -EINVAL;
+    sqlite3_bind_text(s, 1, o->group_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, o->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, o->partition);
+    sqlite3_bind_int64(s, 4, o->offset);
+    sqlite3_bind_int(s, 5, o->leader_epoch);
+    sqlite3_bind_text(s, 6, o->metadata ? o->metadata : "", o->metadata ? o->metadata_len : 0,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, o->commit_ms);
+    rc = weir_store_exec(st, s);
+    return rc == SQLITE_OK ? 0 : weir_store_fail(st, "offset_put", rc);
+}
+
+int
+weir_store_offset_delete(weir_store_t *st, const char *group_id, const char *topic,
+                         int32_t partition, int64_t if_commit_ms)
+{
+    sqlite3_stmt *s = if_commit_ms >= 0 ? st->offset_delete_if : st->offset_delete;
+    int rc;
+
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, partition);
+    if (if_commit_ms >= 0)
+        sqlite3_bind_int64(s, 4, if_commit_ms);
+    rc = weir_store_exec(st, s);
+    return rc == SQLITE_OK ? 0 : weir_store_fail(st, "offset_delete", rc);
+}
+
+int
+weir_store_group_delete(weir_store_t *st, const char *group_id)
+{
+    int rc;
+
+    sqlite3_bind_text(st->offsets_delete_group, 1, group_id, -1, SQLITE_STATIC);
+    rc = weir_store_exec(st, st->offsets_delete_group);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st->group_delete, 1, group_id, -1, SQLITE_STATIC);
+        rc = weir_store_exec(st, st->group_delete);
+    }
+    return rc == SQLITE_OK ? 0 : weir_store_fail(st, "group_delete", rc);
+}
+
+int
+weir_store_group_put(weir_store_t *st, const char *group_id, const char *protocol_type,
+                     int64_t empty_since_ms)
+{
+    sqlite3_stmt *s = st->group_upsert;
+    int rc;
+
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, protocol_type, -1, SQLITE_STATIC);
+    if (empty_since_ms >= 0)
+        sqlite3_bind_int64(s, 3, empty_since_ms);
+    else
+        sqlite3_bind_null(s, 3);
+    rc = weir_store_exec(st, s);
+    return rc == SQLITE_OK ? 0 : weir_store_fail(st, "group_put", rc);
 }
