@@ -1,6 +1,7 @@
 /*
  * main.c: the weir command line - load the configuration, start the broker
- * on a libuv loop, stop it cleanly on SIGTERM/SIGINT.
+ * on a libuv loop, stop it cleanly on SIGTERM/SIGINT, reload TLS
+ * certificates on SIGHUP.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -34,8 +35,19 @@ weir_usage(FILE *out)
 
 typedef struct weir_main_s {
     weir_broker_t brk;
-    uv_signal_t sig_term, sig_int;
+    uv_signal_t sig_term, sig_int, sig_hup;
 } weir_main_t;
+
+/* SIGHUP: new certificates and keys for new TLS connections. */
+static void
+weir_on_sighup(uv_signal_t *sig, int signum)
+{
+    weir_main_t *m = sig->data;
+
+    WEIR_UNUSED(signum);
+    WEIR_LOG(WEIR_LOG_INFO, "signal", "signal=SIGHUP");
+    weir_broker_reload(&m->brk);
+}
 
 static void
 weir_on_signal(uv_signal_t *sig, int signum)
@@ -45,6 +57,7 @@ weir_on_signal(uv_signal_t *sig, int signum)
     WEIR_LOG(WEIR_LOG_INFO, "signal", "signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     uv_close((uv_handle_t *)&m->sig_term, NULL);
     uv_close((uv_handle_t *)&m->sig_int, NULL);
+    uv_close((uv_handle_t *)&m->sig_hup, NULL);
     weir_broker_stop(&m->brk);
 }
 
@@ -116,9 +129,11 @@ main(int argc, char **argv)
     }
     uv_signal_init(&loop, &m.sig_term);
     uv_signal_init(&loop, &m.sig_int);
-    m.sig_term.data = m.sig_int.data = &m;
+    uv_signal_init(&loop, &m.sig_hup);
+    m.sig_term.data = m.sig_int.data = m.sig_hup.data = &m;
     uv_signal_start(&m.sig_term, weir_on_signal, SIGTERM);
     uv_signal_start(&m.sig_int, weir_on_signal, SIGINT);
+    uv_signal_start(&m.sig_hup, weir_on_sighup, SIGHUP);
     WEIR_LOG(WEIR_LOG_INFO, "ready", "listeners=%zu topics=%zu", m.brk.nlisteners,
              m.brk.ntopics);
 

@@ -13,8 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "group/weir_group.h"
+#include "weir_cleaner.h"
 #include "weir_common.h"
+#include "weir_ldap.h"
 #include "weir_log.h"
+#include "weir_principal_map.h"
+#include "weir_tls.h"
 
 #define WEIR_CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
 #define WEIR_HOUSEKEEPING_MS 1000
@@ -383,6 +388,8 @@ weir_broker_topic_delete(weir_broker_t *brk, weir_topic_t *t, char *errstr, size
         return WEIR_KERR_KAFKA_STORAGE_ERROR;
     }
     weir_topic_unlink(brk, t);
+    if (brk->coord)
+        weir_coord_topic_deleted(brk->coord, t->name);
     WEIR_LOG(WEIR_LOG_INFO, "topic_deleted", "topic=%s partitions=%d", t->name, t->npartitions);
     for (int32_t i = 0; i < t->npartitions; i++) {
         weir_partition_t *p = t->partitions[i];
@@ -688,6 +695,11 @@ weir_broker_init(weir_broker_t *brk, uv_loop_t *loop, weir_conf_t *conf, char *e
     if (ctx.rc != 0)
         return WEIR_ERR;
     weir_broker_scan_log_dir(brk);
+    path = weir_path(brk->log_dir, "weir.db");
+    rc = weir_coord_open(loop, conf, path, &brk->coord, errstr, errstr_size);
+    free(path);
+    if (rc != 0)
+        return WEIR_ERR;
     brk->opened = true;
     WEIR_LOG(WEIR_LOG_INFO, "logs_loaded", "log_dir=%s topics=%zu recovery=%s cluster_id=%s",
              brk->log_dir, brk->ntopics, brk->recover ? "yes" : "no", brk->cluster_id);
@@ -760,6 +772,8 @@ weir_broker_housekeeping(uv_timer_t *timer)
     bool retention = now - brk->last_retention_ms >= brk->conf->log_retention_check_interval_ms;
     weir_conn_t *c, *next;
 
+    bool clean = brk->cleaner && weir_cleaner_round_begin(brk->cleaner, now);
+
     if (retention)
         brk->last_retention_ms = now;
     for (size_t i = 0; i < brk->ntopics; i++) {
@@ -768,13 +782,131 @@ weir_broker_housekeeping(uv_timer_t *timer)
             weir_plog_tick(t->partitions[j]->log, now);
             if (retention)
                 weir_plog_enforce_retention(t->partitions[j]->log, now);
+            if (clean)
+                weir_cleaner_offer(brk->cleaner, t->partitions[j]->log, now);
         }
     }
+    if (clean)
+        weir_cleaner_round_end(brk->cleaner, now);
     for (c = brk->conns; c; c = next) {
         next = c->next;
         if (!c->cur && !c->out_head && mono - c->last_active_ms > brk->conf->connections_max_idle_ms)
             weir_conn_close(c, "idle longer than connections.max.idle.ms");
     }
+}
+
+/* The TLS settings of the configuration. */
+static void
+weir_broker_tls_conf(const weir_conf_t *conf, weir_tls_conf_t *tc)
+{
+    memset(tc, 0, sizeof(*tc));
+    tc->keystore_location = conf->ssl_keystore_location;
+    tc->key_password = conf->ssl_key_password;
+    tc->truststore_location = conf->ssl_truststore_location;
+    tc->enabled_protocols = conf->ssl_enabled_protocols;
+    tc->cipher_suites = conf->ssl_cipher_suites;
+    if (strcmp(conf->ssl_client_auth, "requested") == 0)
+        tc->client_auth = WEIR_TLS_CLIENT_AUTH_REQUESTED;
+    else if (strcmp(conf->ssl_client_auth, "required") == 0)
+        tc->client_auth = WEIR_TLS_CLIENT_AUTH_REQUIRED;
+}
+
+/* Security protocols of the listeners, TLS contexts, the principal mapping,
+ * super.users and, with a SASL listener, the LDAP checker. */
+static int
+weir_broker_security_init(weir_broker_t *brk, char *errstr, size_t errstr_size)
+{
+    const weir_conf_t *conf = brk->conf;
+    weir_tls_conf_t tc;
+    bool sasl = false;
+
+    weir_broker_tls_conf(conf, &tc);
+    for (size_t i = 0; i < brk->nlisteners; i++) {
+        weir_listener_t *l = &brk->listeners[i];
+        int proto = weir_conf_listener_protocol(conf, l->name);
+
+        if (proto < 0) {
+            snprintf(errstr, errstr_size, "listener %s: not in listener.security.protocol.map",
+                     l->name);
+            return WEIR_ERR;
+        }
+        l->security = proto;
+        sasl |= proto == WEIR_SECPROTO_SASL_PLAINTEXT || proto == WEIR_SECPROTO_SASL_SSL;
+        if (proto == WEIR_SECPROTO_SSL || proto == WEIR_SECPROTO_SASL_SSL) {
+            char err[512];
+            l->ssl_ctx = weir_tls_ctx_new(&tc, err, sizeof(err));
+            if (!l->ssl_ctx) {
+                snprintf(errstr, errstr_size, "listener %s: %s", l->name, err);
+                return WEIR_ERR;
+            }
+        }
+    }
+    if (weir_principal_map_parse(conf->ssl_principal_mapping_rules, &brk->principal_map, errstr,
+                                 errstr_size) != 0)
+        return WEIR_ERR;
+    if (conf->super_users &&
+        weir_principal_refs_parse(conf->super_users, &brk->super_users, &brk->nsuper_users,
+                                  errstr, errstr_size) != 0)
+        return WEIR_ERR;
+    if (sasl) {
+        weir_ldap_conf_t lc;
+
+        memset(&lc, 0, sizeof(lc));
+        lc.url = conf->ldap_url;
+        lc.starttls = conf->ldap_starttls;
+        lc.ca_location = conf->ldap_ca_location;
+        lc.user_dn_template = conf->ldap_user_dn_template;
+        lc.bind_dn = conf->ldap_bind_dn;
+        lc.bind_password = conf->ldap_bind_password;
+        lc.user_search_base = conf->ldap_user_search_base;
+        lc.user_name_attribute = conf->ldap_user_name_attribute;
+        lc.user_object_class = conf->ldap_user_object_class;
+        lc.group_search_base = conf->ldap_group_search_base;
+        lc.group_object_class = conf->ldap_group_object_class;
+        lc.group_member_attribute = conf->ldap_group_member_attribute;
+        lc.group_name_attribute = conf->ldap_group_name_attribute;
+        lc.timeout_ms = conf->ldap_timeout_ms;
+        lc.cache_ttl_ms = conf->ldap_cache_ttl_ms;
+        /* Half the worker pool at most, so a slow directory leaves room for
+         * fsync and file removal. */
+        lc.max_inflight = WEIR_MAX(1, conf->num_io_threads / 2);
+        brk->ldap = weir_ldap_new(brk->loop, &lc, errstr, errstr_size);
+        if (!brk->ldap)
+            return WEIR_ERR;
+    }
+    return 0;
+}
+
+void
+weir_broker_reload(weir_broker_t *brk)
+{
+    weir_tls_conf_t tc;
+    size_t ok = 0, failed = 0;
+
+    weir_broker_tls_conf(brk->conf, &tc);
+    for (size_t i = 0; i < brk->nlisteners; i++) {
+        weir_listener_t *l = &brk->listeners[i];
+        weir_ssl_ctx_t *ctx;
+        char err[512];
+
+        if (!l->ssl_ctx)
+            continue;
+        ctx = weir_tls_ctx_new(&tc, err, sizeof(err));
+        if (!ctx) {
+            WEIR_LOG(WEIR_LOG_ERROR, "tls_reload_failed", "listener=%s error=\"%s\" "
+                     "note=\"the previous certificate stays in use\"", l->name, err);
+            failed++;
+            continue;
+        }
+        /* Open connections hold their own references to the old context. */
+        weir_tls_ctx_free(l->ssl_ctx);
+        l->ssl_ctx = ctx;
+        ok++;
+    }
+    if (brk->ldap)
+        weir_ldap_cache_clear(brk->ldap);
+    WEIR_LOG(WEIR_LOG_INFO, "reloaded", "tls_listeners=%zu tls_failed=%zu "
+             "ldap_cache=%s", ok, failed, brk->ldap ? "cleared" : "none");
 }
 
 int
@@ -785,6 +917,8 @@ weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
 
     if (weir_listeners_parse(brk->conf->listeners, &brk->listeners, &brk->nlisteners, errstr,
                              errstr_size) != 0)
+        return WEIR_ERR;
+    if (weir_broker_security_init(brk, errstr, errstr_size) != 0)
         return WEIR_ERR;
     if (brk->conf->advertised_listeners &&
         weir_listeners_parse(brk->conf->advertised_listeners, &adv, &nadv, errstr,
@@ -813,8 +947,9 @@ weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
         }
         if (weir_listener_open(brk, l, errstr, errstr_size) != 0)
             goto fail;
-        WEIR_LOG(WEIR_LOG_INFO, "listening", "listener=%s host=%s port=%d advertised=%s:%d",
-                 l->name, l->host, l->port, l->adv_host, l->adv_port);
+        WEIR_LOG(WEIR_LOG_INFO, "listening", "listener=%s host=%s port=%d advertised=%s:%d "
+                 "protocol=%s", l->name, l->host, l->port, l->adv_host, l->adv_port,
+                 weir_secproto_name(l->security));
     }
     for (size_t j = 0; j < nadv; j++) {
         free(adv[j].name);
@@ -822,6 +957,16 @@ weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
     }
     free(adv);
     brk->last_retention_ms = weir_wall_ms();
+    {
+        weir_cleaner_conf_t cc = {
+            .enable = brk->conf->log_cleaner_enable,
+            .threads = brk->conf->log_cleaner_threads,
+            .io_max_bytes_per_sec = brk->conf->log_cleaner_io_max_bytes_per_second,
+            .backoff_ms = brk->conf->log_cleaner_backoff_ms,
+            .dedupe_buffer_size = brk->conf->log_cleaner_dedupe_buffer_size,
+        };
+        brk->cleaner = weir_cleaner_new(brk->loop, &cc);
+    }
     uv_timer_init(brk->loop, &brk->housekeeping);
     brk->housekeeping.data = brk;
     uv_timer_start(&brk->housekeeping, weir_broker_housekeeping, WEIR_HOUSEKEEPING_MS,
@@ -850,10 +995,20 @@ weir_broker_stop(weir_broker_t *brk)
         weir_listener_close(&brk->listeners[i]);
     while (brk->conns)
         weir_conn_close(brk->conns, "broker shutting down");
+    /* Sign-on checks still running on the worker pool finish on their own;
+     * the checker is freed after the last one. */
+    weir_ldap_free(brk->ldap);
+    brk->ldap = NULL;
+    /* Closes the coordinator's timers; it frees itself once its last offset
+     * write has finished. */
+    weir_coord_stop(brk->coord);
+    brk->coord = NULL;
     if (uv_is_active((uv_handle_t *)&brk->housekeeping) || brk->housekeeping.data)
         uv_close((uv_handle_t *)&brk->housekeeping, NULL);
     for (size_t i = 0; i < brk->ntopics; i++)
         weir_topic_close(brk->topics[i]);
+    weir_cleaner_free(brk->cleaner); /* after the logs: their jobs are aborted */
+    brk->cleaner = NULL;
     free(brk->topics);
     brk->topics = NULL;
     brk->ntopics = 0;
@@ -880,8 +1035,11 @@ weir_broker_free(weir_broker_t *brk)
         free(brk->listeners[i].name);
         free(brk->listeners[i].host);
         free(brk->listeners[i].adv_host);
+        weir_tls_ctx_free(brk->listeners[i].ssl_ctx);
     }
     free(brk->listeners);
+    weir_principal_map_free(brk->principal_map);
+    weir_principal_refs_free(brk->super_users, brk->nsuper_users);
     if (brk->lock_fd >= 0)
         close(brk->lock_fd);
     free(brk->log_dir);

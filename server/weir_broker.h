@@ -31,6 +31,9 @@ typedef struct weir_waiter_s {
 } weir_waiter_t;
 
 typedef struct weir_topic_s weir_topic_t;
+typedef struct weir_principal_map_s weir_principal_map_t;
+typedef struct weir_ldap_s weir_ldap_t;
+typedef struct weir_coord_s weir_coord_t;
 
 typedef struct weir_partition_s {
     weir_topic_t *topic;
@@ -63,6 +66,13 @@ struct weir_broker_s {
     weir_listener_t *listeners;
     size_t nlisteners;
 
+    /* Security (auth/): client-certificate subject mapping, the LDAP checker
+     * of SASL/PLAIN sign-ons, and super.users for the authorizer. */
+    weir_principal_map_t *principal_map;
+    weir_ldap_t *ldap;
+    weir_principal_ref_t *super_users;
+    size_t nsuper_users;
+
     weir_conn_t *conns;
     size_t nconns;
     uint64_t conn_seq;
@@ -70,9 +80,12 @@ struct weir_broker_s {
     weir_topic_t **topics;    /* sorted by name */
     size_t ntopics, topics_cap;
 
+    weir_coord_t *coord;      /* consumer groups and offsets (group/weir_group.h) */
+
     uv_timer_t housekeeping;
     int64_t last_retention_ms;
     int64_t pid_next, pid_end; /* reserved producer-id block */
+    struct weir_cleaner_s *cleaner; /* log compaction (storage/weir_cleaner.h) */
 };
 
 /* Opens the data directory (lock, meta.properties, clean-shutdown marker),
@@ -87,6 +100,10 @@ int weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size);
 void weir_broker_stop(weir_broker_t *brk);
 /* Frees what remains after the loop has finished. */
 void weir_broker_free(weir_broker_t *brk);
+/* SIGHUP: re-reads the TLS certificates, keys and trust stores into new
+ * contexts for new connections (open ones keep theirs; on an error the old
+ * context stays) and empties the LDAP sign-on cache. */
+void weir_broker_reload(weir_broker_t *brk);
 
 void weir_broker_conn_add(weir_broker_t *brk, weir_conn_t *conn);
 void weir_broker_conn_remove(weir_broker_t *brk, weir_conn_t *conn);

@@ -14,12 +14,16 @@
 #include "weir_conf.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 
+#include "weir_auth.h"
 #include "weir_common.h"
+#include "weir_principal_map.h"
+#include "weir_tls.h"
 
 /* ------------------------------------------------------------------------ */
 /* The table                                                                */
@@ -34,6 +38,7 @@ typedef enum weir_conf_type_e {
     CONF_LIST,      /* a string holding a comma-separated list */
     CONF_ENUM_STR,  /* char *, one of choices */
     CONF_ENUM_BOOL, /* bool, true when the value is choices[1] */
+    CONF_DOUBLE,    /* double within [dmin, dmax] */
 } weir_conf_type_t;
 
 #define CONF_F_MINUS_ONE 0x01 /* -1 is accepted besides [min, max] */
@@ -44,6 +49,7 @@ typedef enum weir_conf_type_e {
 /* A parsed value, before it is stored. */
 typedef struct weir_conf_val_s {
     int64_t num; /* integers (already scaled), booleans, enum-bool index */
+    double dnum; /* doubles */
     char *str;   /* strings (owned) */
 } weir_conf_val_t;
 
@@ -55,6 +61,7 @@ typedef struct weir_conf_row_s {
     size_t offset;              /* into weir_conf_t */
     int64_t min, max;           /* integers: bounds of the value as written */
     int64_t scale;              /* integers: stored = written * scale (hours -> ms) */
+    double dmin, dmax;          /* doubles: bounds */
     const char *def;            /* applied by weir_conf_defaults; NULL: none */
     const char *shown_def;      /* default as documented; NULL: def */
     const char *const *choices; /* enums, NULL-terminated */
@@ -71,9 +78,18 @@ static int weir_conf_check_listeners(const char *value, int64_t num, char *err, 
 static int weir_conf_check_advertised(const char *value, int64_t num, char *err, size_t errsz);
 static int weir_conf_check_log_dirs(const char *value, int64_t num, char *err, size_t errsz);
 static int weir_conf_check_replication(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_protocol_map(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_tls_protocols(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_mapping_rules(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_sasl_mechanisms(const char *value, int64_t num, char *err,
+                                           size_t errsz);
+static int weir_conf_check_super_users(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_ldap_url(const char *value, int64_t num, char *err, size_t errsz);
 
 static const char *const weir_conf_ts_types[] = {"CreateTime", "LogAppendTime", NULL};
 static const char *const weir_conf_log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const weir_conf_pem_only[] = {"PEM", NULL};
+static const char *const weir_conf_client_auth[] = {"none", "requested", "required", NULL};
 
 #define OFF(field) offsetof(weir_conf_t, field)
 #define MS_PER_HOUR INT64_C(3600000)
@@ -82,10 +98,12 @@ static const char *const weir_conf_log_levels[] = {"error", "warn", "info", "deb
 static const weir_conf_row_t weir_conf_rows[] = {
     {.name = "listeners", .type = CONF_LIST, .offset = OFF(listeners),
      .def = "PLAINTEXT://127.0.0.1:9092",
-     .valid = "comma-separated NAME://host:port (NAME: PLAINTEXT; host empty = all interfaces, "
-              "[::1] for IPv6; port 0 = ephemeral)",
-     .doc = "Addresses the broker listens on for Kafka clients. Only the PLAINTEXT security "
-            "protocol is supported so far.",
+     .valid = "comma-separated NAME://host:port (NAME: a listener name of "
+              "listener.security.protocol.map; host empty = all interfaces, [::1] for IPv6; "
+              "port 0 = ephemeral)",
+     .doc = "Addresses the broker listens on for Kafka clients, each named by its listener "
+            "name: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, or a name that "
+            "listener.security.protocol.map maps to one of them.",
      .check = weir_conf_check_listeners},
     {.name = "advertised.listeners", .type = CONF_LIST, .offset = OFF(advertised_listeners),
      .shown_def = "(unset: same as listeners)", .flags = CONF_F_NULLABLE,
@@ -181,6 +199,45 @@ static const weir_conf_row_t weir_conf_rows[] = {
      .choices = weir_conf_ts_types,
      .doc = "Whether record timestamps are the producer's (CreateTime) or replaced by the "
             "broker's clock at append (LogAppendTime)."},
+    {.name = "log.cleaner.enable", .type = CONF_BOOL, .offset = OFF(log_cleaner_enable),
+     .def = "true",
+     .doc = "Run the log cleaner, which compacts topics with cleanup.policy=compact. When "
+            "false, compacted topics keep every record."},
+    {.name = "log.cleaner.threads", .type = CONF_INT32, .offset = OFF(log_cleaner_threads),
+     .min = 1, .max = 64, .def = "1",
+     .doc = "Most partitions cleaned at once; each cleaning occupies one worker-pool thread "
+            "(num.io.threads) while it works, and none while it waits for its I/O budget."},
+    {.name = "log.cleaner.io.max.bytes.per.second", .type = CONF_DOUBLE,
+     .offset = OFF(log_cleaner_io_max_bytes_per_second), .dmin = 1, .dmax = DBL_MAX,
+     .def = "1.7976931348623157E308",
+     .doc = "Bytes per second all cleaner threads together may read and write; the cleaner "
+            "waits between its steps to keep under it. The default is unlimited."},
+    {.name = "log.cleaner.dedupe.buffer.size", .type = CONF_INT64,
+     .offset = OFF(log_cleaner_dedupe_buffer_size), .min = 1024, .max = INT64_MAX, .scale = 1,
+     .def = "134217728",
+     .doc = "Memory for the cleaners' key-to-offset maps, shared among log.cleaner.threads (24 "
+            "bytes per key). A cleaning whose dirty keys do not fit cleans up to the offset "
+            "reached and leaves the rest for the next one."},
+    {.name = "log.cleaner.min.cleanable.ratio", .type = CONF_DOUBLE,
+     .offset = OFF(log_cleaner_min_cleanable_ratio), .dmin = 0, .dmax = 1, .def = "0.5",
+     .doc = "Default min.cleanable.dirty.ratio of compacted topics: the share of a log's "
+            "closed segments not yet cleaned above which it is cleaned."},
+    {.name = "log.cleaner.delete.retention.ms", .type = CONF_INT64,
+     .offset = OFF(log_cleaner_delete_retention_ms), .min = 0, .max = INT64_MAX, .scale = 1,
+     .def = "86400000",
+     .doc = "Default delete.retention.ms: how long a tombstone is kept after the cleaner "
+            "first compacted it."},
+    {.name = "log.cleaner.min.compaction.lag.ms", .type = CONF_INT64,
+     .offset = OFF(log_cleaner_min_compaction_lag_ms), .min = 0, .max = INT64_MAX, .scale = 1,
+     .def = "0",
+     .doc = "Default min.compaction.lag.ms: the shortest time a record stays uncompacted."},
+    {.name = "log.cleaner.max.compaction.lag.ms", .type = CONF_INT64,
+     .offset = OFF(log_cleaner_max_compaction_lag_ms), .min = 1, .max = INT64_MAX, .scale = 1,
+     .def = "9223372036854775807",
+     .doc = "Default max.compaction.lag.ms: the longest time a record may stay uncompacted."},
+    {.name = "log.cleaner.backoff.ms", .type = CONF_INT64, .offset = OFF(log_cleaner_backoff_ms),
+     .min = 0, .max = INT64_MAX, .scale = 1, .def = "15000",
+     .doc = "How long the cleaner waits before looking again when no log needed cleaning."},
     {.name = "auto.create.topics.enable", .type = CONF_BOOL,
      .offset = OFF(auto_create_topics_enable), .def = "true",
      .doc = "Create a topic when a client asks for its metadata or produces to it and it does "
@@ -202,6 +259,40 @@ static const weir_conf_row_t weir_conf_rows[] = {
      .max = 1024, .def = "8",
      .doc = "Size of the worker pool that runs blocking work (fsync, segment deletion, "
             "database writes) off the event loop."},
+    {.name = "group.min.session.timeout.ms", .type = CONF_INT32,
+     .offset = OFF(group_min_session_timeout_ms), .min = 0, .max = INT32_MAX, .def = "6000",
+     .doc = "Smallest session timeout a consumer group member may ask for in JoinGroup; a "
+            "smaller one is refused with INVALID_SESSION_TIMEOUT."},
+    {.name = "group.max.session.timeout.ms", .type = CONF_INT32,
+     .offset = OFF(group_max_session_timeout_ms), .min = 0, .max = INT32_MAX, .def = "1800000",
+     .doc = "Largest session timeout a consumer group member may ask for in JoinGroup; a "
+            "larger one is refused with INVALID_SESSION_TIMEOUT. At least "
+            "group.min.session.timeout.ms."},
+    {.name = "group.initial.rebalance.delay.ms", .type = CONF_INT32,
+     .offset = OFF(group_initial_rebalance_delay_ms), .min = 0, .max = INT32_MAX, .def = "3000",
+     .doc = "How long the first rebalance of an empty group waits for more members to join; "
+            "extended by the same delay while members keep joining, up to the members' "
+            "rebalance timeout."},
+    {.name = "group.max.size", .type = CONF_INT32, .offset = OFF(group_max_size), .min = 1,
+     .max = INT32_MAX, .def = "2147483647",
+     .doc = "Largest number of members (including members asked to rejoin with their new "
+            "member id) one consumer group may have; a member joining a full group gets "
+            "GROUP_MAX_SIZE_REACHED."},
+    {.name = "offsets.retention.minutes", .type = CONF_INT32,
+     .offset = OFF(offsets_retention_minutes), .min = 1, .max = INT32_MAX, .def = "10080",
+     .doc = "Committed offsets of a group that has no members are deleted this long after it "
+            "became empty; offsets committed without group membership are deleted this long "
+            "after their last commit; a stable consumer group's offsets for topics it no "
+            "longer subscribes to, this long after their last commit."},
+    {.name = "offsets.retention.check.interval.ms", .type = CONF_INT64,
+     .offset = OFF(offsets_retention_check_interval_ms), .min = 1, .max = INT64_MAX, .scale = 1,
+     .def = "600000",
+     .doc = "How often the group coordinator looks for committed offsets past "
+            "offsets.retention.minutes (and for empty groups without offsets to forget)."},
+    {.name = "offset.metadata.max.bytes", .type = CONF_INT32,
+     .offset = OFF(offset_metadata_max_bytes), .min = 0, .max = INT32_MAX, .def = "4096",
+     .doc = "Longest metadata string a client may store with a committed offset; a longer "
+            "one is refused for that partition with OFFSET_METADATA_TOO_LARGE."},
     {.name = "weir.produce.acks.all.fsync", .type = CONF_BOOL, .offset = OFF(acks_all_fsync),
      .def = "false",
      .doc = "When true, a produce request with acks=all is answered only once its data is "
@@ -209,6 +300,133 @@ static const weir_conf_row_t weir_conf_rows[] = {
     {.name = "weir.log.level", .type = CONF_ENUM_STR, .offset = OFF(log_level), .def = "info",
      .choices = weir_conf_log_levels,
      .doc = "Lowest level of the broker's diagnostic log lines written to stderr."},
+    /* ---- Security: listener protocols, TLS, SASL, LDAP ---- */
+    {.name = "listener.security.protocol.map", .type = CONF_LIST,
+     .offset = OFF(listener_security_protocol_map),
+     .def = "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+     .valid = "comma-separated NAME:PROTOCOL, PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, "
+              "SASL_SSL",
+     .doc = "Security protocol of each listener name. A listener whose name is not in the map "
+            "is refused.",
+     .check = weir_conf_check_protocol_map},
+    {.name = "ssl.keystore.type", .type = CONF_ENUM_STR, .offset = OFF(ssl_keystore_type),
+     .def = "PEM", .choices = weir_conf_pem_only,
+     .doc = "Format of ssl.keystore.location. Only PEM is supported."},
+    {.name = "ssl.keystore.location", .type = CONF_STRING, .offset = OFF(ssl_keystore_location),
+     .flags = CONF_F_NULLABLE, .valid = "path of a PEM file",
+     .doc = "The broker's private key followed by its certificate chain (leaf first) in one "
+            "PEM file, as Kafka's PEM key store. Required by SSL and SASL_SSL listeners. "
+            "Re-read on SIGHUP; connections already open keep their certificate."},
+    {.name = "ssl.key.password", .type = CONF_STRING, .offset = OFF(ssl_key_password),
+     .flags = CONF_F_NULLABLE | CONF_F_SENSITIVE, .valid = "any string",
+     .doc = "Password of the encrypted private key in ssl.keystore.location; unset when the "
+            "key is not encrypted. Never logged or shown by DescribeConfigs."},
+    {.name = "ssl.truststore.type", .type = CONF_ENUM_STR, .offset = OFF(ssl_truststore_type),
+     .def = "PEM", .choices = weir_conf_pem_only,
+     .doc = "Format of ssl.truststore.location. Only PEM is supported."},
+    {.name = "ssl.truststore.location", .type = CONF_STRING,
+     .offset = OFF(ssl_truststore_location), .flags = CONF_F_NULLABLE,
+     .valid = "path of a PEM file",
+     .doc = "CA certificates (PEM) that client certificates must chain to. Required when "
+            "ssl.client.auth is requested or required. Re-read on SIGHUP."},
+    {.name = "ssl.enabled.protocols", .type = CONF_LIST, .offset = OFF(ssl_enabled_protocols),
+     .def = "TLSv1.2,TLSv1.3", .valid = "comma-separated: TLSv1.2, TLSv1.3",
+     .doc = "TLS versions accepted on SSL and SASL_SSL listeners.",
+     .check = weir_conf_check_tls_protocols},
+    {.name = "ssl.cipher.suites", .type = CONF_LIST, .offset = OFF(ssl_cipher_suites),
+     .flags = CONF_F_NULLABLE, .shown_def = "(unset: OpenSSL's defaults)",
+     .valid = "comma-separated IANA (as in Kafka) or OpenSSL cipher suite names",
+     .doc = "Cipher suites accepted. A list naming only TLS 1.3 suites turns TLS 1.2 off, and "
+            "the other way round."},
+    {.name = "ssl.client.auth", .type = CONF_ENUM_STR, .offset = OFF(ssl_client_auth),
+     .def = "none", .choices = weir_conf_client_auth,
+     .doc = "Client certificates on SSL and SASL_SSL listeners (mutual TLS): none, requested "
+            "(verified when sent) or required. On SSL listeners a verified certificate's "
+            "subject gives the connection's principal through ssl.principal.mapping.rules."},
+    {.name = "ssl.principal.mapping.rules", .type = CONF_STRING,
+     .offset = OFF(ssl_principal_mapping_rules), .def = "DEFAULT",
+     .valid = "comma-separated DEFAULT or RULE:pattern/replacement/[LU]",
+     .doc = "How a client certificate's subject (RFC 2253, e.g. CN=alice,OU=eng,O=Campus) "
+            "becomes a user name, first applicable rule wins: DEFAULT keeps the subject; "
+            "RULE:pattern/replacement/ applies when the regular expression (PCRE2) matches the "
+            "whole subject and gives the replacement with $1..$9, lower- or upper-cased with "
+            "L or U. When no rule applies the connection is refused.",
+     .check = weir_conf_check_mapping_rules},
+    {.name = "sasl.enabled.mechanisms", .type = CONF_LIST, .offset = OFF(sasl_enabled_mechanisms),
+     .def = "PLAIN", .valid = "PLAIN",
+     .doc = "SASL mechanisms offered on SASL_PLAINTEXT and SASL_SSL listeners. PLAIN only: the "
+            "user name and password are checked against LDAP (ldap.*).",
+     .check = weir_conf_check_sasl_mechanisms},
+    {.name = "connections.max.reauth.ms", .type = CONF_INT64,
+     .offset = OFF(connections_max_reauth_ms), .min = 0, .max = INT64_MAX, .scale = 1,
+     .def = "0",
+     .doc = "When positive, SaslAuthenticate v1 gives clients this session lifetime and a SASL "
+            "connection used after it for anything but re-authentication is closed (KIP-368). "
+            "0: sessions never expire."},
+    {.name = "super.users", .type = CONF_STRING, .offset = OFF(super_users),
+     .flags = CONF_F_NULLABLE, .valid = "semicolon-separated User:name or Group:name",
+     .doc = "Principals allowed every operation, e.g. User:weiradmin;Group:weir-admins.",
+     .check = weir_conf_check_super_users},
+    {.name = "ldap.url", .type = CONF_STRING, .offset = OFF(ldap_url), .flags = CONF_F_NULLABLE,
+     .valid = "ldap://host:port or ldaps://host:port (several separated by spaces)",
+     .doc = "The LDAP directory SASL/PLAIN passwords are checked against. Required by "
+            "SASL_PLAINTEXT and SASL_SSL listeners.",
+     .check = weir_conf_check_ldap_url},
+    {.name = "ldap.starttls", .type = CONF_BOOL, .offset = OFF(ldap_starttls), .def = "false",
+     .doc = "Upgrade ldap:// connections with StartTLS before sending credentials."},
+    {.name = "ldap.ca.location", .type = CONF_STRING, .offset = OFF(ldap_ca_location),
+     .flags = CONF_F_NULLABLE, .shown_def = "(unset: the system's CAs)",
+     .valid = "path of a PEM file",
+     .doc = "CA certificates (PEM) the directory's certificate must chain to, for ldaps:// "
+            "and StartTLS. Read at start-up."},
+    {.name = "ldap.user.dn.template", .type = CONF_STRING, .offset = OFF(ldap_user_dn_template),
+     .flags = CONF_F_NULLABLE, .valid = "a DN containing {user}",
+     .doc = "The user's DN with {user} standing for the (escaped) user name, e.g. "
+            "uid={user},ou=people,dc=campus,dc=edu. Set this or ldap.user.search.base."},
+    {.name = "ldap.bind.dn", .type = CONF_STRING, .offset = OFF(ldap_bind_dn),
+     .flags = CONF_F_NULLABLE, .valid = "a DN",
+     .doc = "Service account used to search for users and groups when the user's DN is found "
+            "by search (ldap.user.search.base); unset: anonymous searches."},
+    {.name = "ldap.bind.password", .type = CONF_STRING, .offset = OFF(ldap_bind_password),
+     .flags = CONF_F_NULLABLE | CONF_F_SENSITIVE, .valid = "any string",
+     .doc = "Password of ldap.bind.dn. Never logged or shown by DescribeConfigs."},
+    {.name = "ldap.user.search.base", .type = CONF_STRING, .offset = OFF(ldap_user_search_base),
+     .flags = CONF_F_NULLABLE, .valid = "a DN",
+     .doc = "Base DN under which the user's entry is searched (subtree) by "
+            "ldap.user.name.attribute and ldap.user.object.class. Set this or "
+            "ldap.user.dn.template."},
+    {.name = "ldap.user.name.attribute", .type = CONF_STRING,
+     .offset = OFF(ldap_user_name_attribute), .def = "uid", .valid = "an attribute name",
+     .doc = "Attribute holding the user name, for the user search."},
+    {.name = "ldap.user.object.class", .type = CONF_STRING, .offset = OFF(ldap_user_object_class),
+     .def = "person", .valid = "an object class",
+     .doc = "Object class of user entries, for the user search (inetOrgPerson entries are "
+            "also person)."},
+    {.name = "ldap.group.search.base", .type = CONF_STRING, .offset = OFF(ldap_group_search_base),
+     .flags = CONF_F_NULLABLE, .shown_def = "(unset: no groups)", .valid = "a DN",
+     .doc = "Base DN under which the user's groups are searched (subtree); each gives the "
+            "principal Group:<name>."},
+    {.name = "ldap.group.object.class", .type = CONF_STRING,
+     .offset = OFF(ldap_group_object_class), .def = "groupOfNames", .valid = "an object class",
+     .doc = "Object class of group entries."},
+    {.name = "ldap.group.member.attribute", .type = CONF_STRING,
+     .offset = OFF(ldap_group_member_attribute), .def = "member", .valid = "an attribute name",
+     .doc = "Attribute of a group listing its members: by DN (member, uniqueMember), or by user "
+            "name when it is memberUid (posixGroup)."},
+    {.name = "ldap.group.name.attribute", .type = CONF_STRING,
+     .offset = OFF(ldap_group_name_attribute), .def = "cn", .valid = "an attribute name",
+     .doc = "Attribute holding a group's name."},
+    {.name = "ldap.timeout.ms", .type = CONF_INT64, .offset = OFF(ldap_timeout_ms), .min = 100,
+     .max = 600000, .scale = 1, .def = "5000",
+     .doc = "Longest time one sign-on may spend on LDAP, all steps together (connect, StartTLS, "
+            "searches, binds, waiting for a free slot); past it the sign-on fails as "
+            "\"LDAP unavailable\"."},
+    {.name = "ldap.cache.ttl.ms", .type = CONF_INT64, .offset = OFF(ldap_cache_ttl_ms), .min = 0,
+     .max = INT64_MAX, .scale = 1, .def = "60000",
+     .doc = "How long a successful sign-on is remembered (keyed by a salted hash of user name "
+            "and password; the password itself is not kept), so reconnecting clients do not "
+            "wait for LDAP; 0 disables the cache. A changed or revoked password may still work "
+            "for this long; SIGHUP empties the cache."},
 };
 
 #define WEIR_CONF_NROWS WEIR_ARRAY_SIZE(weir_conf_rows)
@@ -279,6 +497,15 @@ weir_conf_range_text(const weir_conf_row_t *row, bool brief, char *buf, size_t s
 {
     const char *m1 = row->flags & CONF_F_MINUS_ONE ? (brief ? "-1, " : "-1 or ") : "";
 
+    if (row->type == CONF_DOUBLE) {
+        if (row->dmax == DBL_MAX)
+            snprintf(buf, size, brief ? "%g .. %s" : "a number of at least %g%s", row->dmin,
+                     brief ? "1.7976931348623157E308" : "");
+        else
+            snprintf(buf, size, brief ? "%g .. %g" : "a number between %g and %g", row->dmin,
+                     row->dmax);
+        return;
+    }
     if (row->min == row->max)
         snprintf(buf, size, "%s%" PRId64, m1, row->min);
     else if (brief)
@@ -349,6 +576,21 @@ weir_conf_parse(const weir_conf_row_t *row, const char *value, weir_conf_val_t *
         val->num = n;
         break;
     }
+    case CONF_DOUBLE: {
+        char *end;
+        double d;
+
+        errno = 0;
+        d = value[0] && !strpbrk(value, "xXnNiI") ? strtod(value, &end) : 0;
+        if (!value[0] || strpbrk(value, "xXnNiI") || *end != '\0' || errno == ERANGE ||
+            d < row->dmin || d > row->dmax) {
+            weir_conf_range_text(row, false, range, sizeof(range));
+            weir_conf_err(err, errsz, "must be %s (got \"%s\")", range, value);
+            return -1;
+        }
+        val->dnum = d;
+        break;
+    }
     case CONF_BOOL:
         if (strcmp(value, "true") == 0)
             val->num = 1;
@@ -415,6 +657,9 @@ weir_conf_store(weir_conf_t *conf, const weir_conf_row_t *row, weir_conf_val_t *
     case CONF_INT64:
         *(int64_t *)f = val->num;
         break;
+    case CONF_DOUBLE:
+        *(double *)f = val->dnum;
+        break;
     case CONF_BOOL:
     case CONF_ENUM_BOOL:
         *(bool *)f = val->num != 0;
@@ -447,6 +692,14 @@ weir_conf_format(const weir_conf_t *conf, const weir_conf_row_t *row, char *buf,
         break;
     case CONF_INT64:
         snprintf(buf, size, "%" PRId64, *(const int64_t *)f);
+        break;
+    case CONF_DOUBLE:
+        /* Shortest text that reads back as the same double. */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, size, "%.*g", prec, *(const double *)f);
+            if (strtod(buf, NULL) == *(const double *)f)
+                break;
+        }
         break;
     case CONF_BOOL:
         snprintf(buf, size, "%s", *(const bool *)f ? "true" : "false");
@@ -576,18 +829,8 @@ weir_conf_parse_listeners(const char *value, weir_conf_listener_t *out, int max,
             return -1;
         }
         l.port = (int)port;
-        if (strcmp(l.name, "SSL") == 0 || strcmp(l.name, "SASL_SSL") == 0 ||
-            strcmp(l.name, "SASL_PLAINTEXT") == 0) {
-            weir_conf_err(err, errsz, "security protocol %s is not supported yet", l.name);
-            return -1;
-        }
-        if (strcmp(l.name, "PLAINTEXT") != 0) {
-            weir_conf_err(err, errsz,
-                          "listener name %s is not a security protocol (only PLAINTEXT is "
-                          "supported; listener.security.protocol.map is not supported yet)",
-                          l.name);
-            return -1;
-        }
+        /* Whether the name has a security protocol depends on
+         * listener.security.protocol.map: checked by weir_conf_check(). */
         for (int i = 0; i < n; i++) {
             if (strcmp(out[i].name, l.name) == 0) {
                 weir_conf_err(err, errsz, "listener name %s appears twice", l.name);
@@ -657,6 +900,279 @@ weir_conf_check_replication(const char *value, int64_t num, char *err, size_t er
     WEIR_UNUSED(value);
     if (num != 1) {
         weir_conf_err(err, errsz, "only 1 is supported until replication lands");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Security keys                                                            */
+/* ------------------------------------------------------------------------ */
+
+static const char *const weir_secproto_names[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT",
+                                                  "SASL_SSL"};
+
+const char *
+weir_secproto_name(int proto)
+{
+    if (proto < 0 || proto >= (int)WEIR_ARRAY_SIZE(weir_secproto_names))
+        return "?";
+    return weir_secproto_names[proto];
+}
+
+/* Calls fn for each NAME:PROTOCOL of a map; returns -1 with err set on a
+ * malformed entry or when fn returns non-zero (then its value). */
+static int
+weir_conf_map_walk(const char *map, int (*fn)(void *arg, const char *name, size_t len, int proto),
+                   void *arg, char *err, size_t errsz)
+{
+    const char *p = map;
+
+    while (*p) {
+        const char *end = strchr(p, ','), *colon;
+        size_t len;
+        int proto = -1, rc;
+
+        if (!end)
+            end = p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        len = (size_t)(end - p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        colon = memchr(p, ':', len);
+        if (!colon || colon == p) {
+            weir_conf_err(err, errsz, "\"%.*s\" is not NAME:PROTOCOL", (int)len, p);
+            return -1;
+        }
+        for (int i = 0; i < (int)WEIR_ARRAY_SIZE(weir_secproto_names); i++) {
+            size_t plen = len - (size_t)(colon + 1 - p);
+            if (strlen(weir_secproto_names[i]) == plen &&
+                memcmp(weir_secproto_names[i], colon + 1, plen) == 0)
+                proto = i;
+        }
+        if (proto < 0) {
+            weir_conf_err(err, errsz, "\"%.*s\": security protocol must be PLAINTEXT, SSL, "
+                          "SASL_PLAINTEXT or SASL_SSL", (int)len, p);
+            return -1;
+        }
+        rc = fn ? fn(arg, p, (size_t)(colon - p), proto) : 0;
+        if (rc != 0)
+            return rc;
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+typedef struct weir_conf_map_find_s {
+    const char *name;
+    int proto;
+    int seen;
+} weir_conf_map_find_t;
+
+static int
+weir_conf_map_find_cb(void *arg, const char *name, size_t len, int proto)
+{
+    weir_conf_map_find_t *f = arg;
+
+    if (strlen(f->name) == len && memcmp(f->name, name, len) == 0) {
+        f->proto = proto;
+        f->seen++;
+    }
+    return 0;
+}
+
+int
+weir_conf_listener_protocol(const weir_conf_t *conf, const char *name)
+{
+    weir_conf_map_find_t f = {name, -1, 0};
+
+    if (!conf->listener_security_protocol_map ||
+        weir_conf_map_walk(conf->listener_security_protocol_map, weir_conf_map_find_cb, &f, NULL,
+                           0) != 0)
+        return -1;
+    return f.proto;
+}
+
+typedef struct weir_conf_map_dup_s {
+    char names[32][64];
+    int n;
+    char *err;
+    size_t errsz;
+} weir_conf_map_dup_t;
+
+static int
+weir_conf_map_dup_cb(void *arg, const char *name, size_t len, int proto)
+{
+    weir_conf_map_dup_t *d = arg;
+
+    WEIR_UNUSED(proto);
+    for (int i = 0; i < d->n; i++) {
+        if (strlen(d->names[i]) == len && memcmp(d->names[i], name, len) == 0) {
+            weir_conf_err(d->err, d->errsz, "listener name %.*s appears twice", (int)len, name);
+            return -1;
+        }
+    }
+    if (d->n == 32 || len >= sizeof(d->names[0])) {
+        weir_conf_err(d->err, d->errsz, "too many or too long listener names");
+        return -1;
+    }
+    memcpy(d->names[d->n], name, len);
+    d->names[d->n][len] = '\0';
+    d->n++;
+    return 0;
+}
+
+static int
+weir_conf_check_protocol_map(const char *value, int64_t num, char *err, size_t errsz)
+{
+    weir_conf_map_dup_t d;
+
+    WEIR_UNUSED(num);
+    d.n = 0;
+    d.err = err;
+    d.errsz = errsz;
+    return weir_conf_map_walk(value, weir_conf_map_dup_cb, &d, err, errsz) != 0 ? -1 : 0;
+}
+
+static int
+weir_conf_check_tls_protocols(const char *value, int64_t num, char *err, size_t errsz)
+{
+    WEIR_UNUSED(num);
+    return weir_tls_protocols_parse(value, NULL, NULL, err, errsz);
+}
+
+static int
+weir_conf_check_mapping_rules(const char *value, int64_t num, char *err, size_t errsz)
+{
+    weir_principal_map_t *map;
+
+    WEIR_UNUSED(num);
+    if (weir_principal_map_parse(value, &map, err, errsz) != 0)
+        return -1;
+    weir_principal_map_free(map);
+    return 0;
+}
+
+static int
+weir_conf_check_sasl_mechanisms(const char *value, int64_t num, char *err, size_t errsz)
+{
+    const char *p = value;
+
+    WEIR_UNUSED(num);
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len;
+
+        if (!end)
+            end = p + strlen(p);
+        while (p < end && *p == ' ')
+            p++;
+        len = (size_t)(end - p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len != 5 || memcmp(p, "PLAIN", 5) != 0) {
+            weir_conf_err(err, errsz, "mechanism \"%.*s\" is not supported (only PLAIN)",
+                          (int)len, p);
+            return -1;
+        }
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static int
+weir_conf_check_super_users(const char *value, int64_t num, char *err, size_t errsz)
+{
+    weir_principal_ref_t *refs;
+    size_t n;
+
+    WEIR_UNUSED(num);
+    if (weir_principal_refs_parse(value, &refs, &n, err, errsz) != 0)
+        return -1;
+    weir_principal_refs_free(refs, n);
+    return 0;
+}
+
+static int
+weir_conf_check_ldap_url(const char *value, int64_t num, char *err, size_t errsz)
+{
+    const char *p = value;
+
+    WEIR_UNUSED(num);
+    while (*p) {
+        size_t len;
+
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        len = strcspn(p, " ");
+        if (!((len > 7 && strncmp(p, "ldap://", 7) == 0) ||
+              (len > 8 && strncmp(p, "ldaps://", 8) == 0))) {
+            weir_conf_err(err, errsz, "\"%.*s\" is not an ldap:// or ldaps:// URL", (int)len, p);
+            return -1;
+        }
+        p += len;
+    }
+    return 0;
+}
+
+/* Cross-key checks of the security settings; l/nl are the listeners. */
+static int
+weir_conf_check_security(const weir_conf_t *conf, const weir_conf_listener_t *l, int nl,
+                         char *errstr, size_t errstr_size)
+{
+    bool tls = false, sasl = false;
+
+    for (int i = 0; i < nl; i++) {
+        int proto = weir_conf_listener_protocol(conf, l[i].name);
+
+        if (proto < 0) {
+            weir_conf_err(errstr, errstr_size,
+                          "listeners: listener name %s is not in listener.security.protocol.map",
+                          l[i].name);
+            return -1;
+        }
+        tls |= proto == WEIR_SECPROTO_SSL || proto == WEIR_SECPROTO_SASL_SSL;
+        sasl |= proto == WEIR_SECPROTO_SASL_PLAINTEXT || proto == WEIR_SECPROTO_SASL_SSL;
+    }
+    if (tls && !conf->ssl_keystore_location) {
+        weir_conf_err(errstr, errstr_size,
+                      "ssl.keystore.location: must be set for SSL and SASL_SSL listeners");
+        return -1;
+    }
+    if (tls && strcmp(conf->ssl_client_auth, "none") != 0 && !conf->ssl_truststore_location) {
+        weir_conf_err(errstr, errstr_size,
+                      "ssl.truststore.location: must be set when ssl.client.auth is %s",
+                      conf->ssl_client_auth);
+        return -1;
+    }
+    if (conf->ldap_user_dn_template && conf->ldap_user_search_base) {
+        weir_conf_err(errstr, errstr_size, "ldap.user.dn.template and ldap.user.search.base: "
+                      "set only one (the user's DN comes from the template or from a search)");
+        return -1;
+    }
+    if (conf->ldap_user_dn_template && !strstr(conf->ldap_user_dn_template, "{user}")) {
+        weir_conf_err(errstr, errstr_size, "ldap.user.dn.template: must contain {user}");
+        return -1;
+    }
+    if (conf->ldap_bind_password && !conf->ldap_bind_dn) {
+        weir_conf_err(errstr, errstr_size, "ldap.bind.password: set without ldap.bind.dn");
+        return -1;
+    }
+    if (sasl && !conf->ldap_url) {
+        weir_conf_err(errstr, errstr_size, "ldap.url: must be set for SASL_PLAINTEXT and "
+                      "SASL_SSL listeners (PLAIN passwords are checked against LDAP)");
+        return -1;
+    }
+    if (sasl && !conf->ldap_user_dn_template && !conf->ldap_user_search_base) {
+        weir_conf_err(errstr, errstr_size, "ldap.user.dn.template or ldap.user.search.base: "
+                      "one must be set for SASL listeners");
         return -1;
     }
     return 0;
@@ -763,6 +1279,8 @@ weir_conf_check(const weir_conf_t *conf, char *errstr, size_t errstr_size)
             }
         }
     }
+    if (weir_conf_check_security(conf, l, nl, errstr, errstr_size) != 0)
+        return -1;
     if (conf->advertised_listeners) {
         na = weir_conf_parse_listeners(conf->advertised_listeners, a, WEIR_CONF_MAX_LISTENERS,
                                        err, sizeof(err));
@@ -794,6 +1312,13 @@ weir_conf_check(const weir_conf_t *conf, char *errstr, size_t errstr_size)
     }
     if (conf->log_roll_ms < 1) {
         weir_conf_err(errstr, errstr_size, "log.roll.ms: must be at least 1");
+        return -1;
+    }
+    if (conf->group_max_session_timeout_ms < conf->group_min_session_timeout_ms) {
+        weir_conf_err(errstr, errstr_size,
+                      "group.max.session.timeout.ms: must be at least "
+                      "group.min.session.timeout.ms (%d)",
+                      (int)conf->group_min_session_timeout_ms);
         return -1;
     }
     return 0;
@@ -1123,6 +1648,8 @@ weir_conf_type_name(const weir_conf_row_t *row)
         return "int";
     case CONF_INT64:
         return "long";
+    case CONF_DOUBLE:
+        return "double";
     case CONF_BOOL:
         return "boolean";
     case CONF_STRING:
@@ -1141,7 +1668,7 @@ weir_conf_valid_text(const weir_conf_row_t *row, char *buf, size_t size)
 {
     size_t len = 0;
 
-    if (weir_conf_is_int(row)) {
+    if (weir_conf_is_int(row) || row->type == CONF_DOUBLE) {
         weir_conf_range_text(row, true, buf, size);
     } else if (row->type == CONF_BOOL) {
         snprintf(buf, size, "true, false");
@@ -1322,9 +1849,10 @@ weir_conf_describe(const weir_conf_t *conf, size_t idx, const char **name, char 
     *name = row->name;
     *sensitive = (row->flags & CONF_F_SENSITIVE) != 0;
     if (*sensitive) {
+        /* Never the value; whether it is set at all is no secret. */
         if (value_size)
             value[0] = '\0';
-        *is_default = false;
+        *is_default = weir_conf_is_str(row) && !*(char *const *)weir_conf_cfield(conf, row);
         return true;
     }
     weir_conf_format(conf, row, value, value_size);

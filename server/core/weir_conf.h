@@ -30,15 +30,74 @@ typedef struct weir_conf_s {
     int64_t log_flush_interval_messages;  /* log.flush.interval.messages */
     int64_t log_flush_interval_ms;        /* log.flush.interval.ms (INT64_MAX unset) */
     bool log_message_timestamp_log_append; /* log.message.timestamp.type */
+    bool log_cleaner_enable;              /* log.cleaner.enable */
+    int32_t log_cleaner_threads;          /* log.cleaner.threads */
+    double log_cleaner_io_max_bytes_per_second; /* log.cleaner.io.max.bytes.per.second */
+    int64_t log_cleaner_dedupe_buffer_size;   /* log.cleaner.dedupe.buffer.size */
+    double log_cleaner_min_cleanable_ratio;   /* log.cleaner.min.cleanable.ratio */
+    int64_t log_cleaner_delete_retention_ms;  /* log.cleaner.delete.retention.ms */
+    int64_t log_cleaner_min_compaction_lag_ms; /* log.cleaner.min.compaction.lag.ms */
+    int64_t log_cleaner_max_compaction_lag_ms; /* log.cleaner.max.compaction.lag.ms */
+    int64_t log_cleaner_backoff_ms;           /* log.cleaner.backoff.ms */
     bool auto_create_topics_enable;       /* auto.create.topics.enable */
     bool delete_topic_enable;             /* delete.topic.enable */
     int32_t message_max_bytes;            /* message.max.bytes */
     int32_t socket_request_max_bytes;     /* socket.request.max.bytes */
     int64_t connections_max_idle_ms;      /* connections.max.idle.ms */
     int32_t num_io_threads;               /* num.io.threads: worker pool size */
+    int32_t group_min_session_timeout_ms; /* group.min.session.timeout.ms */
+    int32_t group_max_session_timeout_ms; /* group.max.session.timeout.ms */
+    int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
+    int32_t group_max_size;               /* group.max.size */
+    int32_t offsets_retention_minutes;    /* offsets.retention.minutes */
+    int64_t offsets_retention_check_interval_ms; /* offsets.retention.check.interval.ms */
+    int32_t offset_metadata_max_bytes;    /* offset.metadata.max.bytes */
     bool acks_all_fsync;                  /* weir.produce.acks.all.fsync */
     char *log_level;                      /* weir.log.level */
+    /* Security: listeners' protocols, TLS, SASL and LDAP (auth/). */
+    char *listener_security_protocol_map; /* listener.security.protocol.map */
+    char *ssl_keystore_type;              /* ssl.keystore.type (PEM) */
+    char *ssl_keystore_location;          /* ssl.keystore.location: key + chain (PEM) */
+    char *ssl_key_password;               /* ssl.key.password (NULL: key not encrypted) */
+    char *ssl_truststore_type;            /* ssl.truststore.type (PEM) */
+    char *ssl_truststore_location;        /* ssl.truststore.location: CA certs (PEM) */
+    char *ssl_enabled_protocols;          /* ssl.enabled.protocols */
+    char *ssl_cipher_suites;              /* ssl.cipher.suites (NULL: OpenSSL defaults) */
+    char *ssl_client_auth;                /* ssl.client.auth: none|requested|required */
+    char *ssl_principal_mapping_rules;    /* ssl.principal.mapping.rules */
+    char *sasl_enabled_mechanisms;        /* sasl.enabled.mechanisms (PLAIN) */
+    int64_t connections_max_reauth_ms;    /* connections.max.reauth.ms (0: never) */
+    char *super_users;                    /* super.users: User:a;Group:b */
+    char *ldap_url;                       /* ldap.url */
+    bool ldap_starttls;                   /* ldap.starttls */
+    char *ldap_ca_location;               /* ldap.ca.location */
+    char *ldap_user_dn_template;          /* ldap.user.dn.template */
+    char *ldap_bind_dn;                   /* ldap.bind.dn */
+    char *ldap_bind_password;             /* ldap.bind.password */
+    char *ldap_user_search_base;          /* ldap.user.search.base */
+    char *ldap_user_name_attribute;       /* ldap.user.name.attribute */
+    char *ldap_user_object_class;         /* ldap.user.object.class */
+    char *ldap_group_search_base;         /* ldap.group.search.base */
+    char *ldap_group_object_class;        /* ldap.group.object.class */
+    char *ldap_group_member_attribute;    /* ldap.group.member.attribute */
+    char *ldap_group_name_attribute;      /* ldap.group.name.attribute */
+    int64_t ldap_timeout_ms;              /* ldap.timeout.ms */
+    int64_t ldap_cache_ttl_ms;            /* ldap.cache.ttl.ms */
 } weir_conf_t;
+
+/* Kafka's security protocols, the values of listener.security.protocol.map. */
+typedef enum weir_secproto_e {
+    WEIR_SECPROTO_PLAINTEXT = 0,
+    WEIR_SECPROTO_SSL,
+    WEIR_SECPROTO_SASL_PLAINTEXT,
+    WEIR_SECPROTO_SASL_SSL,
+} weir_secproto_t;
+
+/* The security protocol of a listener name according to
+ * listener.security.protocol.map, or -1 if the map does not name it. */
+int weir_conf_listener_protocol(const weir_conf_t *conf, const char *name);
+/* "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL". */
+const char *weir_secproto_name(int proto);
 
 /* Fills conf with every default (the embedded default config). */
 void weir_conf_defaults(weir_conf_t *conf);

@@ -1,6 +1,8 @@
 /*
  * weir_conn.c: accepting connections, framing requests, and writing
- * responses (writev for memory, sendfile for file ranges).
+ * responses (writev for memory, sendfile for file ranges); on SSL and
+ * SASL_SSL listeners the TLS layer in between (weir_tls.c), with file ranges
+ * streamed through it in bounded chunks.
  */
 #include "weir_conn.h"
 
@@ -16,19 +18,30 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "weir_api.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
+#include "weir_principal_map.h"
+#include "weir_tls.h"
 
 #define WEIR_CONN_RBUF_MIN (64 * 1024)
 #define WEIR_CONN_OUT_HIGH (8 * 1024 * 1024) /* stop reading above this much unsent */
 #define WEIR_CONN_IOV_MAX 64
 #define WEIR_CONN_FRAME_MIN 8 /* ApiKey + ApiVersion + CorrelationId */
+/* Frames of a SASL listener's connection before its sign-on, and raw SASL
+ * tokens: Kafka's default sasl.server.max.receive.size, so an
+ * unauthenticated client cannot make the broker buffer a large frame. */
+#define WEIR_CONN_SASL_FRAME_MAX (512 * 1024)
+#define WEIR_CONN_TLS_FILL (48 * 1024) /* encrypt ahead at most this much ciphertext */
 
 static void weir_conn_on_io(uv_poll_t *poll, int status, int events);
 static void weir_conn_process(weir_conn_t *conn);
 static void weir_conn_flush(weir_conn_t *conn);
+static void weir_conn_tls_drain(weir_conn_t *conn);
+static void weir_conn_close_level(weir_conn_t *conn, int level, const char *reason);
 
 /* ------------------------------------------------------------------ */
 /* Listener                                                           */
@@ -65,6 +78,12 @@ weir_listener_on_accept(uv_poll_t *poll, int status, int events)
         conn->brk = brk;
         conn->id = ++brk->conn_seq;
         conn->last_active_ms = weir_mono_ms();
+        weir_principal_set_anonymous(&conn->principal);
+        if (lst->security == WEIR_SECPROTO_SASL_PLAINTEXT ||
+            lst->security == WEIR_SECPROTO_SASL_SSL)
+            conn->sasl_state = WEIR_SASL_HANDSHAKE;
+        if (lst->ssl_ctx)
+            conn->tls = weir_tls_new(lst->ssl_ctx);
         if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
                         NI_NUMERICHOST | NI_NUMERICSERV) == 0)
             snprintf(conn->peer, sizeof(conn->peer), "%s:%s", host, port);
@@ -72,6 +91,8 @@ weir_listener_on_accept(uv_poll_t *poll, int status, int events)
             snprintf(conn->peer, sizeof(conn->peer), "unknown");
         if (uv_poll_init(brk->loop, &conn->poll, fd) != 0) {
             close(fd);
+            weir_tls_free(conn->tls);
+            weir_principal_clear(&conn->principal);
             free(conn);
             continue;
         }
@@ -171,22 +192,31 @@ weir_conn_set_events(weir_conn_t *conn, int events)
         uv_poll_stop(&conn->poll);
 }
 
-/* Reading stops while a request is deferred and a whole frame is waiting,
- * or while too much output is queued (the client is not reading). */
+/* Whether the connection should take more input now.  Reading stops while
+ * a request is deferred and a whole frame is waiting, while too much output
+ * is queued (the client is not reading), and once the connection is due to
+ * close. */
+static bool
+weir_conn_want_read(const weir_conn_t *conn)
+{
+    if (conn->closing || conn->close_pending || conn->out_bytes >= WEIR_CONN_OUT_HIGH)
+        return false;
+    if (conn->cur && conn->rlen >= 4) {
+        size_t size = weir_be32(conn->rbuf);
+        if (conn->rlen >= size + 4)
+            return false;
+    }
+    return true;
+}
+
 static void
 weir_conn_update_events(weir_conn_t *conn)
 {
     int ev = 0;
-    bool want_read = conn->out_bytes < WEIR_CONN_OUT_HIGH;
 
-    if (want_read && conn->cur && conn->rlen >= 4) {
-        size_t size = weir_be32(conn->rbuf);
-        if (conn->rlen >= size + 4)
-            want_read = false;
-    }
-    if (want_read)
+    if (weir_conn_want_read(conn))
         ev |= UV_READABLE;
-    if (conn->out_head)
+    if (conn->out_head || (conn->tls && weir_tls_out_total(conn->tls) > 0))
         ev |= UV_WRITABLE;
     weir_conn_set_events(conn, ev);
 }
@@ -202,17 +232,42 @@ weir_conn_on_closed(uv_handle_t *h)
         n = m->next;
         weir_msg_free(m);
     }
-    free(conn->rbuf);
+    weir_tls_free(conn->tls);
+    weir_principal_clear(&conn->principal);
+    free(conn->close_reason);
+    if (conn->rbuf) {
+        /* The buffer may have held a SASL token. */
+        OPENSSL_cleanse(conn->rbuf, conn->rcap);
+        free(conn->rbuf);
+    }
     free(conn);
 }
 
-void
-weir_conn_close(weir_conn_t *conn, const char *reason)
+/* Best effort: a TLS close_notify, written if the socket takes it now. */
+static void
+weir_conn_tls_goodbye(weir_conn_t *conn)
+{
+    const uint8_t *p;
+    size_t n;
+
+    if (!conn->tls || !weir_tls_handshake_done(conn->tls))
+        return;
+    weir_tls_shutdown(conn->tls);
+    while ((n = weir_tls_out_pending(conn->tls, &p)) > 0) {
+        ssize_t w = write(conn->fd, p, n);
+        if (w <= 0)
+            break;
+        weir_tls_out_consume(conn->tls, (size_t)w);
+    }
+}
+
+static void
+weir_conn_close_level(weir_conn_t *conn, int level, const char *reason)
 {
     if (conn->closing)
         return;
     conn->closing = true;
-    WEIR_LOG(reason ? WEIR_LOG_INFO : WEIR_LOG_DEBUG, "connection_closed",
+    WEIR_LOG((weir_log_level_t)level, "connection_closed",
              "conn=%llu listener=%s peer=%s reason=\"%s\"", (unsigned long long)conn->id,
              conn->lst->name, conn->peer, reason ? reason : "client closed");
     if (conn->cur) {
@@ -228,6 +283,41 @@ weir_conn_close(weir_conn_t *conn, const char *reason)
     }
     weir_broker_conn_remove(conn->brk, conn);
     uv_close((uv_handle_t *)&conn->poll, weir_conn_on_closed);
+}
+
+void
+weir_conn_close(weir_conn_t *conn, const char *reason)
+{
+    if (!conn->closing && reason && conn->tls)
+        weir_conn_tls_goodbye(conn);
+    weir_conn_close_level(conn, reason ? WEIR_LOG_INFO : WEIR_LOG_DEBUG, reason);
+}
+
+void
+weir_conn_close_after_write(weir_conn_t *conn, const char *reason, bool quiet)
+{
+    if (conn->closing || conn->close_pending)
+        return;
+    conn->close_pending = true;
+    conn->close_quiet = quiet;
+    conn->close_reason = weir_strdup(reason);
+    /* Nothing more is read or processed; the close itself happens in
+     * weir_conn_flush() once the output queue is empty (the caller usually
+     * queues a last response right after this). */
+    weir_conn_update_events(conn);
+}
+
+/* Closes a connection whose last response has gone out. */
+static void
+weir_conn_close_if_done(weir_conn_t *conn)
+{
+    if (!conn->close_pending || conn->closing || conn->out_head ||
+        (conn->tls && weir_tls_out_total(conn->tls) > 0))
+        return;
+    if (conn->tls)
+        weir_conn_tls_goodbye(conn);
+    weir_conn_close_level(conn, conn->close_quiet ? WEIR_LOG_DEBUG : WEIR_LOG_INFO,
+                          conn->close_reason);
 }
 
 void
@@ -254,14 +344,45 @@ weir_conn_request_done(weir_conn_t *conn)
     conn->cur = NULL;
     if (!conn->in_process) {
         weir_conn_process(conn);
+        if (conn->tls && !conn->closing)
+            weir_conn_tls_drain(conn);
         if (!conn->closing)
             weir_conn_flush(conn);
     }
 }
 
-/* Writes as much queued output as the socket takes. */
+/* Advances the output queue over n bytes that went out (or into TLS),
+ * freeing finished messages. */
 static void
-weir_conn_flush(weir_conn_t *conn)
+weir_conn_advance(weir_conn_t *conn, size_t n)
+{
+    conn->out_bytes -= n;
+    while (n > 0 || (conn->out_head && conn->out_head->piece_idx == conn->out_head->npieces)) {
+        weir_msg_t *h = conn->out_head;
+        if (h->piece_idx < h->npieces) {
+            weir_piece_t *p = &h->pieces[h->piece_idx];
+            size_t left = p->len - h->piece_done;
+            if (n < left) {
+                h->piece_done += n;
+                n = 0;
+                break;
+            }
+            n -= left;
+            h->piece_idx++;
+            h->piece_done = 0;
+        }
+        if (h->piece_idx == h->npieces) {
+            conn->out_head = h->next;
+            if (!conn->out_head)
+                conn->out_tail = NULL;
+            weir_msg_free(h);
+        }
+    }
+}
+
+/* Writes as much queued output as the socket takes (plaintext). */
+static void
+weir_conn_flush_plain(weir_conn_t *conn)
 {
     while (conn->out_head && !conn->closing) {
         weir_msg_t *m = conn->out_head;
@@ -307,30 +428,143 @@ weir_conn_flush(weir_conn_t *conn)
             weir_conn_close(conn, strerror(errno));
             return;
         }
-        /* Advance over n written bytes. */
-        conn->out_bytes -= (size_t)n;
-        while (n > 0 || (conn->out_head && conn->out_head->piece_idx == conn->out_head->npieces)) {
-            weir_msg_t *h = conn->out_head;
-            if (h->piece_idx < h->npieces) {
-                weir_piece_t *p = &h->pieces[h->piece_idx];
-                size_t left = p->len - h->piece_done;
-                if ((size_t)n < left) {
-                    h->piece_done += (size_t)n;
-                    n = 0;
-                    break;
-                }
-                n -= (ssize_t)left;
-                h->piece_idx++;
-                h->piece_done = 0;
+        weir_conn_advance(conn, (size_t)n);
+    }
+}
+
+/* Copies the next bytes of the output queue (memory pieces, and file
+ * ranges read with pread) into the TLS staging buffer, without advancing
+ * the queue: the queue advances as the staged bytes are encrypted.  Returns
+ * 0, or -1 if the connection was closed.  Staging copies up to 64 KiB, so a
+ * large fetch never sits in memory whole, and small responses and record
+ * batches share TLS records. */
+static int
+weir_conn_tls_stage(weir_conn_t *conn)
+{
+    size_t cap, fill = 0;
+    uint8_t *chunk = weir_tls_chunk(conn->tls, &cap);
+    weir_msg_t *m = conn->out_head;
+    size_t idx = m->piece_idx, done = m->piece_done;
+
+    while (m && fill < cap) {
+        weir_piece_t *p = &m->pieces[idx];
+        size_t take = WEIR_MIN(p->len - done, cap - fill);
+
+        if (!p->is_file) {
+            memcpy(chunk + fill, m->buf.data + p->off + done, take);
+        } else {
+            ssize_t n;
+            do {
+                n = pread(p->slice.fd, chunk + fill, take, (off_t)p->slice.pos + (off_t)done);
+            } while (n < 0 && errno == EINTR);
+            if (n < 0) {
+                weir_conn_close(conn, strerror(errno));
+                return -1;
             }
-            if (h->piece_idx == h->npieces) {
-                conn->out_head = h->next;
-                if (!conn->out_head)
-                    conn->out_tail = NULL;
-                weir_msg_free(h);
+            if (n == 0) {
+                weir_conn_close(conn, "segment file shorter than the fetch range");
+                return -1;
             }
+            take = (size_t)n;
+        }
+        fill += take;
+        done += take;
+        if (done < p->len) {
+            if (!p->is_file || fill == cap)
+                break;
+            continue; /* short read: keep reading this range */
+        }
+        done = 0;
+        if (++idx == m->npieces) {
+            m = m->next;
+            idx = 0;
         }
     }
+    conn->tls_stage_len = fill;
+    conn->tls_stage_pos = 0;
+    return 0;
+}
+
+/* Writes pending ciphertext to the socket.  Returns 1 if it all went, 0 if
+ * the socket is full, -1 if the connection was closed. */
+static int
+weir_conn_tls_send(weir_conn_t *conn)
+{
+    const uint8_t *p;
+    size_t n;
+
+    while ((n = weir_tls_out_pending(conn->tls, &p)) > 0) {
+        ssize_t w = write(conn->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            weir_conn_close_level(conn, WEIR_LOG_INFO, strerror(errno));
+            return -1;
+        }
+        weir_tls_out_consume(conn->tls, (size_t)w);
+    }
+    return 1;
+}
+
+/* TLS output: stage plaintext, encrypt it, write the ciphertext. */
+static void
+weir_conn_flush_tls(weir_conn_t *conn)
+{
+    weir_tls_t *tls = conn->tls;
+    size_t cap;
+    uint8_t *chunk = NULL;
+
+    while (!conn->closing) {
+        bool encrypted = false;
+        size_t sent;
+        int rc;
+
+        /* Encrypt ahead while there is output and room for it.  After
+         * WEIR_TLS_WANT the same staged bytes are offered again. */
+        while (conn->out_head && weir_tls_out_total(tls) < WEIR_CONN_TLS_FILL &&
+               weir_tls_handshake_done(tls)) {
+            int n;
+
+            if (conn->tls_stage_pos == conn->tls_stage_len && weir_conn_tls_stage(conn) != 0)
+                return;
+            if (!chunk)
+                chunk = weir_tls_chunk(tls, &cap);
+            n = weir_tls_write(tls, chunk + conn->tls_stage_pos,
+                               conn->tls_stage_len - conn->tls_stage_pos);
+            if (n == WEIR_TLS_WANT)
+                break;
+            if (n < 0) {
+                weir_conn_close_level(conn, WEIR_LOG_INFO, weir_tls_error(tls));
+                return;
+            }
+            encrypted = true;
+            conn->tls_stage_pos += (size_t)n;
+            weir_conn_advance(conn, (size_t)n);
+        }
+        sent = weir_tls_out_total(tls);
+        rc = weir_conn_tls_send(conn);
+        if (rc <= 0)
+            return;
+        /* Everything written: go on while that makes room for more. */
+        if (!conn->out_head || !weir_tls_handshake_done(tls) || (!encrypted && !sent))
+            return;
+    }
+}
+
+static void
+weir_conn_flush(weir_conn_t *conn)
+{
+    if (conn->closing)
+        return;
+    if (conn->tls)
+        weir_conn_flush_tls(conn);
+    else
+        weir_conn_flush_plain(conn);
+    if (conn->closing)
+        return;
+    weir_conn_close_if_done(conn);
     if (!conn->closing)
         weir_conn_update_events(conn);
 }
@@ -345,6 +579,24 @@ weir_conn_rbuf_reserve(weir_conn_t *conn, size_t want)
     conn->rbuf = weir_realloc(conn->rbuf, conn->rcap);
 }
 
+/* Grows the input buffer before a read: with the bytes that actually
+ * arrive (doubling, up to the frame's size), never straight to a size a
+ * client merely announced, so idle connections claiming huge frames cost
+ * little. */
+static void
+weir_conn_rbuf_prepare(weir_conn_t *conn)
+{
+    size_t want = WEIR_CONN_RBUF_MIN;
+
+    if (conn->rlen >= 4) {
+        uint32_t size = weir_be32(conn->rbuf);
+        if (size <= (uint32_t)conn->brk->conf->socket_request_max_bytes &&
+            conn->rlen == conn->rcap)
+            want = WEIR_MIN((size_t)size + 4, conn->rcap * 2);
+    }
+    weir_conn_rbuf_reserve(conn, WEIR_MAX(want, conn->rlen + 1));
+}
+
 /* Handles the complete frames in the input buffer while no request is
  * outstanding. */
 static void
@@ -354,14 +606,28 @@ weir_conn_process(weir_conn_t *conn)
     int32_t max = conn->brk->conf->socket_request_max_bytes;
 
     conn->in_process = true;
-    while (!conn->closing && !conn->cur && conn->rlen - pos >= 4) {
+    while (!conn->closing && !conn->close_pending && !conn->cur && conn->rlen - pos >= 4) {
         uint32_t size = weir_be32(conn->rbuf + pos);
+        bool raw = conn->sasl_state == WEIR_SASL_RAW;
+        bool secret = raw || conn->sasl_state == WEIR_SASL_AUTHENTICATE;
+        bool preauth = conn->sasl_state != WEIR_SASL_NONE && !conn->sasl_authenticated;
+        uint32_t lo = raw ? 1 : WEIR_CONN_FRAME_MIN;
+        uint32_t hi = preauth ? WEIR_MIN(WEIR_CONN_SASL_FRAME_MAX, (uint32_t)max) : (uint32_t)max;
         uint8_t *alloc, *frame;
+        int rc;
 
-        if (size > (uint32_t)max || size < WEIR_CONN_FRAME_MIN) {
-            char why[96];
-            snprintf(why, sizeof(why), "frame size %u outside [%d, %d] (socket.request.max.bytes)",
-                     size, WEIR_CONN_FRAME_MIN, max);
+        if (size > hi || size < lo) {
+            char why[128];
+            /* A TLS ClientHello starts 0x16 0x03: say so rather than quote
+             * a nonsensical frame size. */
+            if (!conn->tls && pos == 0 && conn->rbuf[0] == 0x16 && conn->rbuf[1] == 0x03)
+                snprintf(why, sizeof(why), "TLS handshake on a %s listener",
+                         weir_secproto_name(conn->lst->security));
+            else
+                snprintf(why, sizeof(why), "frame size %u outside [%u, %u]%s", size, lo, hi,
+                         raw       ? " (raw SASL token)"
+                         : preauth ? " (before SASL authentication)"
+                                   : " (socket.request.max.bytes)");
             weir_conn_close(conn, why);
             break;
         }
@@ -378,9 +644,16 @@ weir_conn_process(weir_conn_t *conn)
         } else {
             alloc = frame = weir_malloc(size);
             memcpy(frame, conn->rbuf + pos + 4, size);
+            /* A sign-on frame holds a password: leave no copy behind. */
+            if (secret)
+                OPENSSL_cleanse(conn->rbuf + pos, (size_t)size + 4);
             pos += (size_t)size + 4;
         }
-        if (weir_api_dispatch(conn, alloc, frame, size) != 0 && !conn->closing)
+        if (raw)
+            rc = weir_sasl_raw_frame(conn, alloc, frame, size);
+        else
+            rc = weir_api_dispatch(conn, alloc, frame, size);
+        if (rc != 0 && !conn->closing)
             weir_conn_close(conn, "malformed request");
     }
     if (pos > 0 && conn->rbuf) {
@@ -391,23 +664,13 @@ weir_conn_process(weir_conn_t *conn)
 }
 
 static void
-weir_conn_on_readable(weir_conn_t *conn)
+weir_conn_on_readable_plain(weir_conn_t *conn)
 {
     /* Read until EAGAIN, at most 16 times per wake-up (fairness). */
     for (int i = 0; i < 16 && !conn->closing; i++) {
-        size_t want = WEIR_CONN_RBUF_MIN;
         ssize_t n;
 
-        /* The buffer grows with the bytes that actually arrive (doubling,
-         * up to the frame's size), never straight to a size a client merely
-         * announced, so idle connections claiming huge frames cost little. */
-        if (conn->rlen >= 4) {
-            uint32_t size = weir_be32(conn->rbuf);
-            if (size <= (uint32_t)conn->brk->conf->socket_request_max_bytes &&
-                conn->rlen == conn->rcap)
-                want = WEIR_MIN((size_t)size + 4, conn->rcap * 2);
-        }
-        weir_conn_rbuf_reserve(conn, WEIR_MAX(want, conn->rlen + 1));
+        weir_conn_rbuf_prepare(conn);
         n = read(conn->fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen);
         if (n == 0) {
             weir_conn_close(conn, NULL);
@@ -423,7 +686,134 @@ weir_conn_on_readable(weir_conn_t *conn)
         conn->rlen += (size_t)n;
         conn->last_active_ms = weir_mono_ms();
         weir_conn_process(conn);
-        if (conn->cur || conn->out_bytes >= WEIR_CONN_OUT_HIGH)
+        if (conn->cur || !weir_conn_want_read(conn))
+            break;
+    }
+}
+
+/* The TLS handshake completed: log it and, with a client certificate, set
+ * the principal from its subject. */
+static void
+weir_conn_tls_established(weir_conn_t *conn)
+{
+    char *subject = NULL, *name = NULL;
+
+    if (weir_tls_peer_subject(conn->tls, &subject) == 0) {
+        if (weir_principal_map_apply(conn->brk->principal_map, subject, &name) != 0) {
+            WEIR_LOG(WEIR_LOG_INFO, "tls_principal_unmapped",
+                     "conn=%llu listener=%s peer=%s subject=\"%s\" note=\"no "
+                     "ssl.principal.mapping.rules rule applies\"",
+                     (unsigned long long)conn->id, conn->lst->name, conn->peer, subject);
+            free(subject);
+            weir_conn_close_level(conn, WEIR_LOG_DEBUG, "certificate subject not mapped");
+            return;
+        }
+        /* On SASL_SSL the SASL sign-on decides the principal. */
+        if (conn->sasl_state == WEIR_SASL_NONE)
+            weir_principal_set(&conn->principal, WEIR_AUTH_SSL, name, NULL, 0);
+    }
+    /* A client certificate is a sign-on, worth a line; plain TLS is not. */
+    WEIR_LOG(subject ? WEIR_LOG_INFO : WEIR_LOG_DEBUG,
+             subject ? "ssl_authenticated" : "tls_established", "conn=%llu listener=%s peer=%s "
+             "version=%s cipher=%s subject=\"%s\" principal=User:%s",
+             (unsigned long long)conn->id, conn->lst->name, conn->peer,
+             weir_tls_version(conn->tls), weir_tls_cipher(conn->tls), subject ? subject : "",
+             subject && conn->sasl_state == WEIR_SASL_NONE ? name : conn->principal.user);
+    free(subject);
+    free(name);
+}
+
+/* Runs the handshake and decrypts buffered input into the input buffer,
+ * processing frames as they complete, while the connection takes input. */
+static void
+weir_conn_tls_drain(weir_conn_t *conn)
+{
+    weir_tls_t *tls = conn->tls;
+
+    if (conn->in_drain || conn->closing)
+        return;
+    conn->in_drain = true;
+    if (!weir_tls_handshake_done(tls)) {
+        int rc = weir_tls_handshake(tls);
+
+        if (rc == WEIR_TLS_WANT)
+            goto out;
+        if (rc != 1) {
+            /* One line per failed handshake; the alert (if any) goes out
+             * best effort, and no other connection notices. */
+            const uint8_t *p;
+            size_t n;
+            WEIR_LOG(WEIR_LOG_INFO, "tls_handshake_failed", "conn=%llu listener=%s peer=%s "
+                     "reason=\"%s\"", (unsigned long long)conn->id, conn->lst->name, conn->peer,
+                     rc == WEIR_TLS_CLOSED ? "peer closed during the handshake"
+                                           : weir_tls_error(tls));
+            while ((n = weir_tls_out_pending(tls, &p)) > 0) {
+                ssize_t w = write(conn->fd, p, n);
+                if (w <= 0)
+                    break;
+                weir_tls_out_consume(tls, (size_t)w);
+            }
+            weir_conn_close_level(conn, WEIR_LOG_DEBUG, "TLS handshake failed");
+            goto out;
+        }
+        weir_conn_tls_established(conn);
+        if (conn->closing)
+            goto out;
+    }
+    while (!conn->closing && weir_conn_want_read(conn)) {
+        int n;
+
+        weir_conn_rbuf_prepare(conn);
+        n = weir_tls_read(tls, conn->rbuf + conn->rlen, conn->rcap - conn->rlen);
+        if (n == WEIR_TLS_WANT)
+            break;
+        if (n == WEIR_TLS_CLOSED) {
+            weir_conn_close_level(conn, WEIR_LOG_DEBUG, "client closed (TLS close_notify)");
+            break;
+        }
+        if (n < 0) {
+            weir_conn_close_level(conn, WEIR_LOG_INFO, weir_tls_error(tls));
+            break;
+        }
+        conn->rlen += (size_t)n;
+        weir_conn_process(conn);
+    }
+out:
+    conn->in_drain = false;
+}
+
+static void
+weir_conn_on_readable_tls(weir_conn_t *conn)
+{
+    for (int i = 0; i < 16 && !conn->closing; i++) {
+        uint8_t *p;
+        size_t space = weir_tls_in_space(conn->tls, &p);
+        bool again = false;
+
+        if (space > 0) {
+            ssize_t n = read(conn->fd, p, space);
+            if (n == 0) {
+                weir_conn_close(conn, NULL);
+                return;
+            }
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                    weir_conn_close(conn, strerror(errno));
+                    return;
+                }
+                again = true;
+            } else {
+                weir_tls_in_commit(conn->tls, (size_t)n);
+                conn->last_active_ms = weir_mono_ms();
+            }
+        }
+        weir_conn_tls_drain(conn);
+        /* Handshake messages go out as soon as they are made. */
+        if (!conn->closing && !weir_tls_handshake_done(conn->tls))
+            weir_conn_flush(conn);
+        if (again || !weir_conn_want_read(conn))
             break;
     }
 }
@@ -434,11 +824,32 @@ weir_conn_on_io(uv_poll_t *poll, int status, int events)
     weir_conn_t *conn = poll->data;
 
     if (status < 0) {
+        /* libuv reports POLLERR as UV_EBADF; the socket knows what it was.
+         * A reset from the client is just the client going away. */
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (status == UV_EBADF &&
+            getsockopt(conn->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr) {
+            weir_conn_close(conn, soerr == ECONNRESET || soerr == EPIPE ? NULL : strerror(soerr));
+            return;
+        }
         weir_conn_close(conn, uv_strerror(status));
         return;
     }
-    if (events & UV_READABLE)
-        weir_conn_on_readable(conn);
+    if (events & UV_READABLE) {
+        if (conn->tls)
+            weir_conn_on_readable_tls(conn);
+        else
+            weir_conn_on_readable_plain(conn);
+    }
     if (!conn->closing)
         weir_conn_flush(conn);
+    /* Output drained below the high mark may let buffered TLS input in,
+     * which no socket event would announce. */
+    if (conn->tls && !conn->closing && weir_conn_want_read(conn) &&
+        weir_tls_handshake_done(conn->tls) && weir_tls_input_buffered(conn->tls)) {
+        weir_conn_tls_drain(conn);
+        if (!conn->closing)
+            weir_conn_flush(conn);
+    }
 }

@@ -11,6 +11,14 @@
  * and stops reading once its input buffer holds a full frame, so responses
  * leave in request order without any reordering.  Other connections are
  * never delayed by a deferred request.
+ *
+ * SSL and SASL_SSL connections run TLS (weir_tls.h) between the socket and
+ * the framing: ciphertext is read into and written from the TLS layer's
+ * buffers, and file ranges are read in bounded chunks (pread) and encrypted
+ * instead of being sent with sendfile.  On SASL listeners only ApiVersions,
+ * SaslHandshake and SaslAuthenticate are served until the sign-on succeeds
+ * (weir_api_sasl.c); after SaslHandshake v0 the next frame is a raw SASL
+ * token rather than a Kafka request.
  */
 #ifndef WEIR_CONN_H
 #define WEIR_CONN_H
@@ -20,10 +28,23 @@
 
 #include <uv.h>
 
+#include "weir_auth.h"
 #include "weir_msg.h"
 
 typedef struct weir_broker_s weir_broker_t;
 typedef struct weir_req_s weir_req_t;
+typedef struct weir_tls_s weir_tls_t;
+typedef struct ssl_ctx_st weir_ssl_ctx_t;
+
+/* Where a SASL listener's connection is in the sign-on exchange. */
+typedef enum weir_sasl_state_e {
+    WEIR_SASL_NONE = 0,     /* not a SASL listener */
+    WEIR_SASL_HANDSHAKE,    /* expecting SaslHandshake (ApiVersions allowed) */
+    WEIR_SASL_AUTHENTICATE, /* after SaslHandshake v1: expecting SaslAuthenticate */
+    WEIR_SASL_RAW,          /* after SaslHandshake v0: the next frame is a raw SASL token */
+    WEIR_SASL_DONE,         /* authenticated */
+    WEIR_SASL_FAILED,       /* failed: the connection is closing */
+} weir_sasl_state_t;
 
 typedef struct weir_listener_s {
     uv_poll_t poll;
@@ -35,6 +56,8 @@ typedef struct weir_listener_s {
     int adv_port;       /* advertised port */
     weir_broker_t *brk;
     bool closed;
+    int security;             /* weir_secproto_t */
+    weir_ssl_ctx_t *ssl_ctx;  /* SSL, SASL_SSL: context for new connections */
 } weir_listener_t;
 
 typedef struct weir_conn_s {
@@ -57,6 +80,20 @@ typedef struct weir_conn_s {
     bool closing;
     int64_t last_active_ms;
 
+    /* Security (SSL, SASL_*) */
+    weir_tls_t *tls;          /* TLS state on SSL and SASL_SSL listeners, else NULL */
+    size_t tls_stage_len;     /* plaintext staged for encryption (output queue bytes) */
+    size_t tls_stage_pos;     /* ... of which already encrypted */
+    bool in_drain;            /* inside the TLS input drain */
+    weir_principal_t principal; /* User:ANONYMOUS until authenticated */
+    weir_sasl_state_t sasl_state;
+    bool sasl_authenticated;  /* a SASL sign-on succeeded (stays set during re-auth) */
+    int16_t sasl_auth_version; /* SaslAuthenticate version used (-1: raw frames) */
+    int64_t session_expiry_ms; /* monotonic; 0: no expiry (connections.max.reauth.ms) */
+    bool close_pending;       /* close once the queued output is written */
+    bool close_quiet;         /* ... and log that close at debug level */
+    char *close_reason;
+
     struct weir_conn_s *prev, *next; /* broker's connection list */
 } weir_conn_t;
 
@@ -72,5 +109,9 @@ void weir_conn_send(weir_conn_t *conn, weir_msg_t *msg);
 void weir_conn_request_done(weir_conn_t *conn);
 /* Closes the connection (idempotent); deferred requests are cancelled. */
 void weir_conn_close(weir_conn_t *conn, const char *reason);
+/* Stops reading and processing, closes the connection once the queued
+ * output has been written (e.g. after a SaslAuthenticate failure).  quiet
+ * logs the close at debug level (failures already reported once). */
+void weir_conn_close_after_write(weir_conn_t *conn, const char *reason, bool quiet);
 
 #endif

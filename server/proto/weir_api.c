@@ -33,6 +33,20 @@ static const weir_api_desc_t weir_api_table[WEIR_API__COUNT] = {
     [WEIR_API_CreatePartitions] = {"CreatePartitions", 0, 1, 2, weir_api_CreatePartitions},
     [WEIR_API_IncrementalAlterConfigs] = {"IncrementalAlterConfigs", 0, 1, 1,
                                           weir_api_IncrementalAlterConfigs},
+    /* SASL: v0 handshakes are followed by raw tokens, v1 by SaslAuthenticate. */
+    [WEIR_API_SaslHandshake] = {"SaslHandshake", 0, 1, -1, weir_api_SaslHandshake},
+    [WEIR_API_SaslAuthenticate] = {"SaslAuthenticate", 0, 1, 2, weir_api_SaslAuthenticate},
+    /* Consumer groups: JoinGroup v5 because static membership is implemented. */
+    [WEIR_API_OffsetCommit] = {"OffsetCommit", 0, 7, 8, weir_api_OffsetCommit},
+    [WEIR_API_OffsetFetch] = {"OffsetFetch", 0, 5, 6, weir_api_OffsetFetch},
+    [WEIR_API_JoinGroup] = {"JoinGroup", 0, 5, 6, weir_api_JoinGroup},
+    [WEIR_API_Heartbeat] = {"Heartbeat", 0, 3, 4, weir_api_Heartbeat},
+    [WEIR_API_LeaveGroup] = {"LeaveGroup", 0, 3, 4, weir_api_LeaveGroup},
+    [WEIR_API_SyncGroup] = {"SyncGroup", 0, 3, 4, weir_api_SyncGroup},
+    [WEIR_API_DescribeGroups] = {"DescribeGroups", 0, 4, 5, weir_api_DescribeGroups},
+    [WEIR_API_ListGroups] = {"ListGroups", 0, 2, 3, weir_api_ListGroups},
+    [WEIR_API_DeleteGroups] = {"DeleteGroups", 0, 1, 2, weir_api_DeleteGroups},
+    [WEIR_API_OffsetDelete] = {"OffsetDelete", 0, 0, -1, weir_api_OffsetDelete},
 };
 
 const weir_api_desc_t *
@@ -143,6 +157,10 @@ weir_api_dispatch(weir_conn_t *conn, uint8_t *alloc, uint8_t *frame, size_t len)
     if (req->rd.err) {
         WEIR_LOG(WEIR_LOG_WARN, "malformed_request_header", "conn=%llu peer=%s api=%s version=%d",
                  (unsigned long long)conn->id, conn->peer, desc->name, req->ApiVersion);
+        weir_req_free(req);
+        return -1;
+    }
+    if (conn->sasl_state != WEIR_SASL_NONE && weir_sasl_gate(req) != 0) {
         weir_req_free(req);
         return -1;
     }

@@ -47,6 +47,7 @@ enum {
     WEIR_API_CreatePartitions = 37,
     WEIR_API_DeleteGroups = 42,
     WEIR_API_IncrementalAlterConfigs = 44,
+    WEIR_API_OffsetDelete = 47,
     WEIR_API__COUNT = 68
 };
 
@@ -112,6 +113,29 @@ int weir_api_CreatePartitions(weir_req_t *req);
 int weir_api_DescribeConfigs(weir_req_t *req);
 int weir_api_AlterConfigs(weir_req_t *req);
 int weir_api_IncrementalAlterConfigs(weir_req_t *req);
+/* Consumer groups (weir_api_group.c) and committed offsets (weir_api_offsets.c). */
+int weir_api_JoinGroup(weir_req_t *req);
+int weir_api_SyncGroup(weir_req_t *req);
+int weir_api_Heartbeat(weir_req_t *req);
+int weir_api_LeaveGroup(weir_req_t *req);
+int weir_api_ListGroups(weir_req_t *req);
+int weir_api_DescribeGroups(weir_req_t *req);
+int weir_api_DeleteGroups(weir_req_t *req);
+int weir_api_OffsetCommit(weir_req_t *req);
+int weir_api_OffsetFetch(weir_req_t *req);
+int weir_api_OffsetDelete(weir_req_t *req);
+
+/* SASL sign-on (weir_api_sasl.c). */
+int weir_api_SaslHandshake(weir_req_t *req);
+int weir_api_SaslAuthenticate(weir_req_t *req);
+/* A raw SASL token frame (after SaslHandshake v0); the frame's allocation
+ * passes to it.  Returns 0, or -1 if the connection must close. */
+int weir_sasl_raw_frame(weir_conn_t *conn, uint8_t *alloc, uint8_t *frame, size_t len);
+/* The SASL gate, before any handler: until the sign-on succeeds only
+ * ApiVersions, SaslHandshake and SaslAuthenticate are served, and an expired
+ * session (connections.max.reauth.ms) only re-authenticates.  Returns 0 if
+ * req may be served, -1 after closing the connection. */
+int weir_sasl_gate(weir_req_t *req);
 
 /* Writes the ApiVersions v0 error layout (error 35 plus the ranges), used
  * when a client asks for an ApiVersions version Weir does not serve. */

@@ -84,6 +84,12 @@ typedef struct bench_dr_s {
 
 static const char *progname = "weir_bench";
 
+/* -X KEY=VALUE settings, applied to every client after Weir's own (e.g.
+ * security.protocol=ssl for the SSL runs of tests/bench/run-security). */
+#define BENCH_MAX_PROPS 32
+static const char *extra_props[BENCH_MAX_PROPS];
+static int n_extra_props;
+
 static void
 usage(FILE *out)
 {
@@ -110,6 +116,8 @@ usage(FILE *out)
             "                             and 64 MiB\n"
             "  -d, --debug CONTEXTS       librdkafka debug contexts for the clients, e.g.\n"
             "                             \"fetch,msg\" (logged to stderr)\n"
+            "  -X, --property KEY=VALUE   extra librdkafka setting for both clients, e.g.\n"
+            "                             security.protocol=ssl (repeatable, up to 32)\n"
             "  -V, --version              print the librdkafka version and exit\n"
             "  -h, --help                 print this help and exit\n"
             "\n"
@@ -235,6 +243,7 @@ parse_args(int argc, char **argv, bench_opts_t *o)
         {"no-create", no_argument, NULL, 'C'},
         {"debug", required_argument, NULL, 'd'},
         {"fetch-bytes", required_argument, NULL, 'F'},
+        {"property", required_argument, NULL, 'X'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -252,7 +261,7 @@ parse_args(int argc, char **argv, bench_opts_t *o)
     o->fetch_bytes = BENCH_DEFAULT_FETCH_BYTES;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":b:mt:n:s:T:d:F:Vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":b:mt:n:s:T:d:F:X:Vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             if (!bootstrap_ok(optarg)) {
@@ -306,6 +315,14 @@ parse_args(int argc, char **argv, bench_opts_t *o)
             /* checked by rd_kafka_conf_set() when the clients are made */
             o->debug = optarg;
             break;
+        case 'X':
+            if (!strchr(optarg, '=') || optarg[0] == '=' || n_extra_props == BENCH_MAX_PROPS) {
+                fail("--property: expected KEY=VALUE (at most %d), got \"%s\"",
+                     BENCH_MAX_PROPS, optarg);
+                return 2;
+            }
+            extra_props[n_extra_props++] = optarg;
+            break;
         case 'V':
             printf("weir_bench (librdkafka %s)\n", rd_kafka_version_str());
             return 1;
@@ -353,13 +370,27 @@ typedef struct bench_kv_s {
     const char *value;
 } bench_kv_t;
 
-/* Sets a list of settings ended by a NULL key. */
+/* Sets a list of settings ended by a NULL key, then the -X settings. */
 static int
 conf_set_all(rd_kafka_conf_t *conf, const bench_kv_t *kv)
 {
     for (; kv->key != NULL; kv++)
         if (conf_set(conf, kv->key, kv->value) != 0)
             return -1;
+    for (int i = 0; i < n_extra_props; i++) {
+        char key[256];
+        const char *eq = strchr(extra_props[i], '=');
+        size_t klen = (size_t)(eq - extra_props[i]);
+
+        if (klen >= sizeof(key)) {
+            fail("--property: key too long in \"%s\"", extra_props[i]);
+            return -1;
+        }
+        memcpy(key, extra_props[i], klen);
+        key[klen] = '\0';
+        if (conf_set(conf, key, eq + 1) != 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -34,6 +34,25 @@ static const char *const all_keys[] = {
     "auto.create.topics.enable", "delete.topic.enable", "message.max.bytes",
     "socket.request.max.bytes", "connections.max.idle.ms", "num.io.threads",
     "weir.produce.acks.all.fsync", "weir.log.level",
+    /* security (issue 4) */
+    "listener.security.protocol.map", "ssl.keystore.type", "ssl.keystore.location",
+    "ssl.key.password", "ssl.truststore.type", "ssl.truststore.location",
+    "ssl.enabled.protocols", "ssl.cipher.suites", "ssl.client.auth",
+    "ssl.principal.mapping.rules", "sasl.enabled.mechanisms", "connections.max.reauth.ms",
+    "super.users", "ldap.url", "ldap.starttls", "ldap.ca.location", "ldap.user.dn.template",
+    "ldap.bind.dn", "ldap.bind.password", "ldap.user.search.base", "ldap.user.name.attribute",
+    "ldap.user.object.class", "ldap.group.search.base", "ldap.group.object.class",
+    "ldap.group.member.attribute", "ldap.group.name.attribute", "ldap.timeout.ms",
+    "ldap.cache.ttl.ms",
+    /* log compaction (issue 9) */
+    "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
+    "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
+    "log.cleaner.delete.retention.ms", "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms", "log.cleaner.backoff.ms",
+    /* consumer groups and offsets */
+    "group.min.session.timeout.ms", "group.max.session.timeout.ms",
+    "group.initial.rebalance.delay.ms", "group.max.size", "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms", "offset.metadata.max.bytes",
 };
 
 static char tmpdir[64];
@@ -220,9 +239,6 @@ test_set_errors(void **state)
     expect_set_error("log.dirs", "/a,/b", "only one log directory is supported");
     expect_set_error("log.dir", "/a,/b", "only one log directory is supported");
     expect_set_error("log.dirs", "", "must not be empty");
-    expect_set_error("listeners", "SSL://:9093", "security protocol SSL is not supported yet");
-    expect_set_error("listeners", "PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9094",
-                     "security protocol SASL_SSL is not supported yet");
     expect_set_error("listeners", "PLAINTEXT://127.0.0.1:65536",
                      "\"PLAINTEXT://127.0.0.1:65536\": port must be an integer in 0 .. 65535");
     expect_set_error("listeners", "PLAINTEXT://127.0.0.1:-1",
@@ -233,9 +249,7 @@ test_set_errors(void **state)
     expect_set_error("listeners", "PLAINTEXT://a:1,", "empty listener in \"PLAINTEXT://a:1,\"");
     expect_set_error("listeners", "PLAINTEXT://a:1,PLAINTEXT://b:2",
                      "listener name PLAINTEXT appears twice");
-    expect_set_error("listeners", "INTERNAL://:9092",
-                     "listener name INTERNAL is not a security protocol (only PLAINTEXT is "
-                     "supported; listener.security.protocol.map is not supported yet)");
+    expect_set_error("listeners", "IN TERNAL://:9092", "\"IN TERNAL://:9092\": bad listener name");
     expect_set_error("listeners", "PLAINTEXT://[::1:9092",
                      "\"PLAINTEXT://[::1:9092\": bad IPv6 address (use [addr]:port)");
     expect_set_error("advertised.listeners", "PLAINTEXT://0.0.0.0:9092",
@@ -294,7 +308,7 @@ test_check(void **state)
     free(c.listeners);
     c.listeners = strdup("SSL://:9093");
     assert_int_equal(weir_conf_check(&c, err, sizeof(err)), -1);
-    assert_string_equal(err, "listeners: security protocol SSL is not supported yet");
+    assert_string_equal(err, "ssl.keystore.location: must be set for SSL and SASL_SSL listeners");
     free(c.listeners);
     c.listeners = NULL;
     assert_int_equal(weir_conf_check(&c, err, sizeof(err)), -1);
@@ -345,7 +359,8 @@ test_load_syntax(void **state)
                                "            PLAINTEXT2://x:1\n",
                                err, sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, ":9: listeners: listener name PLAINTEXT2 is not"));
+    assert_non_null(strstr(err, ": listeners: listener name PLAINTEXT2 is not in "
+                                "listener.security.protocol.map"));
     weir_conf_free(&c);
 
     if (load_text(&c,
@@ -440,7 +455,7 @@ test_load_errors(void **state)
                       "lands");
     expect_load_error("log.dirs=/a,/b\n", ":1: log.dirs: only one log directory is supported");
     expect_load_error("listeners=SSL://127.0.0.1:9093\n",
-                      ":1: listeners: security protocol SSL is not supported yet");
+                      ": ssl.keystore.location: must be set for SSL and SASL_SSL listeners");
     expect_load_error("listeners=PLAINTEXT://127.0.0.1:99999\n",
                       ":1: listeners: \"PLAINTEXT://127.0.0.1:99999\": port must be an integer "
                       "in 0 .. 65535");
@@ -664,7 +679,8 @@ test_describe(void **state)
          n++) {
         if (!is_default)
             fail_msg("%s=%s not reported as default", name, value);
-        assert_false(sensitive);
+        assert_true(sensitive == (strcmp(name, "ssl.key.password") == 0 ||
+                                  strcmp(name, "ldap.bind.password") == 0));
     }
     /* Canonical keys only: the synonyms are described under their key. */
     assert_int_equal(n, sizeof(all_keys) / sizeof(all_keys[0]) - 5);
