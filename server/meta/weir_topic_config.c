@@ -104,6 +104,7 @@ typedef enum weir_tc_type_e {
     TC_BOOL,
     TC_ENUM, /* one of accepted (or a known Kafka value not supported yet) */
     TC_LIST, /* comma-separated list of accepted values */
+    TC_DOUBLE, /* a decimal number in [dmin, dmax] */
 } weir_tc_type_t;
 
 /* Where a key lands in weir_log_config_t. */
@@ -112,6 +113,8 @@ typedef enum weir_tc_target_e {
     TC_TO_I64,
     TC_TO_I32,
     TC_TO_TSTYPE, /* message.timestamp.type -> log_append_time */
+    TC_TO_DBL,
+    TC_TO_POLICY, /* cleanup.policy -> compact, no_delete */
 } weir_tc_target_t;
 
 #define TC_F_MINUS_ONE 0x01 /* -1 accepted besides [min, max] */
@@ -120,6 +123,7 @@ typedef struct weir_tc_row_s {
     const char *name;
     weir_tc_type_t type;
     int64_t min, max;
+    double dmin, dmax;           /* TC_DOUBLE bounds */
     unsigned flags;
     const char *broker_key;      /* Kafka's broker key holding the default */
     const char *fixed_default;   /* the default when weir_conf has no such key */
@@ -131,8 +135,7 @@ typedef struct weir_tc_row_s {
     const char *doc;
 } weir_tc_row_t;
 
-static const char *const weir_tc_delete[] = {"delete", NULL};
-static const char *const weir_tc_compact[] = {"compact", NULL};
+static const char *const weir_tc_policies[] = {"delete", "compact", NULL};
 static const char *const weir_tc_producer[] = {"producer", NULL};
 static const char *const weir_tc_codecs[] = {"uncompressed", "gzip", "snappy", "lz4", "zstd",
                                              NULL};
@@ -142,10 +145,11 @@ static const char *const weir_tc_ts_types[] = {"CreateTime", "LogAppendTime", NU
 
 static const weir_tc_row_t weir_tc_rows[] = {
     {.name = "cleanup.policy", .type = TC_LIST, .broker_key = "log.cleanup.policy",
-     .fixed_default = "delete", .accepted = weir_tc_delete, .known = weir_tc_compact,
-     .unsupported_why = "log compaction is not implemented yet",
+     .fixed_default = "delete", .accepted = weir_tc_policies, .target = TC_TO_POLICY,
      .doc = "What happens to old segments: delete removes them by retention.ms and "
-            "retention.bytes. compact is not supported yet."},
+            "retention.bytes; compact keeps the newest record of each key (log compaction; "
+            "records without a key are refused with INVALID_RECORD); compact,delete does "
+            "both."},
     {.name = "compression.type", .type = TC_ENUM, .broker_key = "compression.type",
      .fixed_default = "producer", .accepted = weir_tc_producer, .known = weir_tc_codecs,
      .unsupported_why = "only producer is implemented (batches are stored as the producer "
@@ -154,8 +158,9 @@ static const weir_tc_row_t weir_tc_rows[] = {
             "stored exactly as the producer compressed them."},
     {.name = "delete.retention.ms", .type = TC_LONG, .min = 0, .max = INT64_MAX,
      .broker_key = "log.cleaner.delete.retention.ms", .fixed_default = "86400000",
-     .doc = "How long delete markers are kept by log compaction. Accepted for compatibility; "
-            "it has no effect until compaction is supported."},
+     .target = TC_TO_I64, .log_off = LOFF(delete_retention_ms),
+     .doc = "How long a tombstone (a record with a null value) is kept after the cleaner "
+            "first compacted it, so that consumers reading from the start see the delete."},
     {.name = "file.delete.delay.ms", .type = TC_LONG, .min = 0, .max = INT64_MAX,
      .broker_key = "log.segment.delete.delay.ms", .target = TC_TO_I64,
      .log_off = LOFF(file_delete_delay_ms),
@@ -172,6 +177,11 @@ static const weir_tc_row_t weir_tc_rows[] = {
      .broker_key = "log.index.interval.bytes", .target = TC_TO_I32,
      .log_off = LOFF(index_interval_bytes),
      .doc = "Bytes of log between two entries of the offset index."},
+    {.name = "max.compaction.lag.ms", .type = TC_LONG, .min = 1, .max = INT64_MAX,
+     .broker_key = "log.cleaner.max.compaction.lag.ms", .fixed_default = "9223372036854775807",
+     .target = TC_TO_I64, .log_off = LOFF(max_compaction_lag_ms),
+     .doc = "Longest time a record may stay uncompacted: a dirty segment older than this is "
+            "cleaned whatever the dirty ratio, and the active segment rolls at this age."},
     {.name = "max.message.bytes", .type = TC_INT, .min = 0, .max = INT32_MAX,
      .broker_key = "message.max.bytes", .target = TC_TO_I32,
      .log_off = LOFF(max_message_bytes),
@@ -181,6 +191,16 @@ static const weir_tc_row_t weir_tc_rows[] = {
      .target = TC_TO_TSTYPE,
      .doc = "CreateTime keeps the producer's timestamps; LogAppendTime replaces them with the "
             "broker's clock at append."},
+    {.name = "min.cleanable.dirty.ratio", .type = TC_DOUBLE, .dmin = 0, .dmax = 1,
+     .broker_key = "log.cleaner.min.cleanable.ratio", .fixed_default = "0.5",
+     .target = TC_TO_DBL, .log_off = LOFF(min_cleanable_ratio),
+     .doc = "A compacted log is cleaned once the bytes not yet cleaned exceed this share of "
+            "its closed segments."},
+    {.name = "min.compaction.lag.ms", .type = TC_LONG, .min = 0, .max = INT64_MAX,
+     .broker_key = "log.cleaner.min.compaction.lag.ms", .fixed_default = "0",
+     .target = TC_TO_I64, .log_off = LOFF(min_compaction_lag_ms),
+     .doc = "Shortest time a record stays uncompacted: segments holding newer records are "
+            "not cleaned yet."},
     {.name = "min.insync.replicas", .type = TC_INT, .min = 1, .max = 1,
      .broker_key = "min.insync.replicas", .fixed_default = "1",
      .unsupported_why = "each partition has one replica until replication lands",
@@ -279,7 +299,9 @@ weir_tc_range(const weir_tc_row_t *row, char *buf, size_t size)
     const char *m1 = row->flags & TC_F_MINUS_ONE ? "-1 or " : "";
     bool unbounded = row->type == TC_LONG && row->max == INT64_MAX;
 
-    if (row->min == row->max)
+    if (row->type == TC_DOUBLE)
+        snprintf(buf, size, "a number between %g and %g", row->dmin, row->dmax);
+    else if (row->min == row->max)
         snprintf(buf, size, "%s%" PRId64, m1, row->min);
     else if (unbounded && row->min == 0)
         snprintf(buf, size, "%sa non-negative integer", m1);
@@ -309,6 +331,25 @@ weir_tc_parse_int(const char *s, int64_t *out)
     return 0;
 }
 
+/* Parses a whole decimal number (Java's Double syntax without hex or
+ * infinities). */
+static int
+weir_tc_parse_double(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    if (!*s || strchr(s, 'x') || strchr(s, 'X') || strchr(s, 'n') || strchr(s, 'N') ||
+        strchr(s, 'i') || strchr(s, 'I'))
+        return -EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (*end != '\0' || errno == ERANGE)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
 static weir_kerr_t
 weir_tc_validate_row(const weir_tc_row_t *row, const char *value, char *errstr,
                      size_t errstr_size)
@@ -331,6 +372,15 @@ weir_tc_validate_row(const weir_tc_row_t *row, const char *value, char *errstr,
         else
             weir_tc_err(errstr, errstr_size, "%s: must be %s (got \"%s\")", row->name, text,
                         value);
+        return WEIR_KERR_INVALID_CONFIG;
+    }
+    case TC_DOUBLE: {
+        double d;
+
+        if (weir_tc_parse_double(value, &d) == 0 && d >= row->dmin && d <= row->dmax)
+            return WEIR_KERR_NONE;
+        weir_tc_range(row, text, sizeof(text));
+        weir_tc_err(errstr, errstr_size, "%s: must be %s (got \"%s\")", row->name, text, value);
         return WEIR_KERR_INVALID_CONFIG;
     }
     case TC_BOOL:
@@ -465,6 +515,32 @@ weir_tc_effective(const weir_conf_t *bc, const weir_kvlist_t *overrides, const w
     *source = WEIR_CONFIG_SOURCE_DEFAULT;
 }
 
+/* Whether the comma-separated list holds item. */
+static bool
+weir_tc_list_has(const char *list, const char *item)
+{
+    const char *p = list;
+    size_t n = strlen(item);
+
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len;
+
+        if (!end)
+            end = p + strlen(p);
+        while (p < end && *p == ' ')
+            p++;
+        len = (size_t)(end - p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len == n && strncmp(p, item, n) == 0)
+            return true;
+        if (*end == '\0')
+            return false;
+        p = end + 1;
+    }
+}
+
 void
 weir_topic_config_resolve(const weir_conf_t *bc, const weir_kvlist_t *overrides,
                           weir_log_config_t *out)
@@ -481,6 +557,17 @@ weir_topic_config_resolve(const weir_conf_t *bc, const weir_kvlist_t *overrides,
         weir_tc_effective(bc, overrides, row, value, sizeof(value), &source);
         if (row->target == TC_TO_TSTYPE) {
             out->log_append_time = strcmp(value, "LogAppendTime") == 0;
+            continue;
+        }
+        if (row->target == TC_TO_DBL) {
+            double d = 0;
+            (void)weir_tc_parse_double(value, &d);
+            *(double *)((char *)out + row->log_off) = d;
+            continue;
+        }
+        if (row->target == TC_TO_POLICY) {
+            out->compact = weir_tc_list_has(value, "compact");
+            out->no_delete = !weir_tc_list_has(value, "delete");
             continue;
         }
         /* Both sources were validated against the same bounds. */
@@ -536,6 +623,8 @@ weir_tc_type_name(const weir_tc_row_t *row)
         return "string";
     case TC_LIST:
         return "list";
+    case TC_DOUBLE:
+        return "double";
     }
     return "?";
 }
@@ -573,6 +662,7 @@ weir_topic_config_print_markdown(FILE *out)
         switch (row->type) {
         case TC_LONG:
         case TC_INT:
+        case TC_DOUBLE:
             weir_tc_range(row, valid, sizeof(valid));
             break;
         case TC_BOOL:

@@ -8,6 +8,12 @@
  * fsync jobs (one in flight per partition, holding references to the
  * segments they sync) and the removal of retired segment files and deleted
  * partition directories (jobs that own only path strings).
+ *
+ * Compaction: the log keeps the cleaner's state (checkpoint, tombstone
+ * horizon, the job in flight), refuses keyless records on a compacted topic,
+ * swaps cleaned segments in (weir_plog_clean_install) and, at open, completes
+ * a swap a crash interrupted after its commit point; weir_cleaner.c does the
+ * rest.
  */
 #include "weir_plog.h"
 
@@ -24,6 +30,7 @@
 #include <unistd.h>
 
 #include "weir_buf.h"
+#include "weir_cleaner.h"
 #include "weir_common.h"
 #include "weir_log.h"
 #include "weir_producer_state.h"
@@ -57,6 +64,12 @@ typedef struct plog_sync_job_s {
     int status;
 } plog_sync_job_t;
 
+/* Removal of a deleted partition's directory on the worker pool. */
+typedef struct plog_rmdir_s {
+    uv_work_t work;
+    char *path;
+} plog_rmdir_t;
+
 /* Files of retired segments waiting for file_delete_delay_ms, then removed
  * on the worker pool. */
 typedef struct plog_deletion_s {
@@ -87,9 +100,11 @@ struct weir_plog_s {
     plog_sync_job_t *sync_job;  /* in flight, or NULL */
     plog_waiters_t next_waiters;
     bool sync_wanted;           /* a flush was asked for without waiters */
-    int jobs;                   /* sync jobs still pointing at this struct */
+    int jobs;                   /* sync and cleaner jobs still pointing at this struct */
     bool closed;
     plog_deletion_t *deletions; /* timed deletions not yet fired */
+    weir_clean_state_t clean;   /* compaction (weir_cleaner.c) */
+    plog_rmdir_t *pending_rmdir; /* deleted while a cleaner job ran: removed after it */
 };
 
 static void plog_request_sync(weir_plog_t *log);
@@ -161,6 +176,16 @@ normalize_config(weir_log_config_t *cfg)
         cfg->flush_ms = 0;
     if (cfg->file_delete_delay_ms < 0)
         cfg->file_delete_delay_ms = 0;
+    if (cfg->max_compaction_lag_ms <= 0)
+        cfg->max_compaction_lag_ms = INT64_MAX;
+    if (cfg->min_compaction_lag_ms < 0)
+        cfg->min_compaction_lag_ms = 0;
+    if (cfg->delete_retention_ms < 0)
+        cfg->delete_retention_ms = 0;
+    /* KIP-354: a compacted log's active segment also rolls once it is
+     * max.compaction.lag.ms old, so that the cleaner can get at it in time. */
+    if (cfg->compact && cfg->max_compaction_lag_ms < cfg->segment_ms)
+        cfg->segment_ms = cfg->max_compaction_lag_ms;
 }
 
 /* ------------------------------------------------------------------------
@@ -624,9 +649,89 @@ plog_load_producers(weir_plog_t *log, const int64_t *snaps, size_t nsnaps)
     return 0;
 }
 
+static void rmdir_work(uv_work_t *req);
+static void rmdir_after(uv_work_t *req, int status);
+
+static void
+plog_queue_rmdir(uv_loop_t *loop, plog_rmdir_t *r)
+{
+    if (uv_queue_work(loop, &r->work, rmdir_work, rmdir_after) != 0) {
+        rmdir_work(&r->work);
+        rmdir_after(&r->work, 0);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The cleaner's checkpoint: "<dir>/cleaner-offset-checkpoint" holds the
+ * first dirty offset and the earliest delete horizon of a kept tombstone.
+ * Written after each swap (no fsync: a lost checkpoint only means cleaning
+ * again from the log start).
+ * ------------------------------------------------------------------------ */
+
+#define WEIR_CHECKPOINT_MAGIC "weir-cleaner-checkpoint 1"
+
+static void
+plog_read_checkpoint(weir_plog_t *log)
+{
+    char path[PATH_MAX], buf[128], magic[64];
+    long long first_dirty, horizon;
+    ssize_t r;
+    int fd;
+
+    log->clean.first_dirty = log->start_offset;
+    log->clean.horizon_ms = INT64_MAX;
+    log->clean.retry_after_ms = 0;
+    log->clean.job = NULL;
+    snprintf(path, sizeof(path), "%s/%s", log->dir, WEIR_CLEANER_CHECKPOINT_FILE);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    r = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (r <= 0)
+        return;
+    buf[r] = '\0';
+    if (sscanf(buf, "%63[^\n]\n%lld %lld", magic, &first_dirty, &horizon) != 3 ||
+        strcmp(magic, WEIR_CHECKPOINT_MAGIC) != 0) {
+        WEIR_LOG(WEIR_LOG_WARN, "log_cleaner_checkpoint_invalid", "file=%s", path);
+        return;
+    }
+    log->clean.first_dirty = WEIR_MIN(WEIR_MAX((int64_t)first_dirty, log->start_offset),
+                                      weir_plog_end_offset(log));
+    log->clean.horizon_ms = horizon;
+}
+
+static void
+plog_write_checkpoint(weir_plog_t *log)
+{
+    char tmp[PATH_MAX + 8], path[PATH_MAX], buf[128];
+    int fd, n, rc = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", log->dir, WEIR_CLEANER_CHECKPOINT_FILE);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    n = snprintf(buf, sizeof(buf), "%s\n%" PRId64 " %" PRId64 "\n", WEIR_CHECKPOINT_MAGIC,
+                 log->clean.first_dirty, log->clean.horizon_ms);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = pwrite_full(fd, (const uint8_t *)buf, (size_t)n, 0);
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        WEIR_LOG(WEIR_LOG_WARN, "log_cleaner_checkpoint_write_failed", "file=%s err=%s", path,
+                 strerror(-rc));
+        unlink(tmp);
+    }
+}
+
 static void
 plog_free_struct(weir_plog_t *log)
 {
+    if (log->pending_rmdir)
+        plog_queue_rmdir(log->loop, log->pending_rmdir);
     free(log);
 }
 
@@ -658,15 +763,98 @@ i64_push(int64_t **v, size_t *n, size_t *cap, int64_t x)
     (*v)[(*n)++] = x;
 }
 
+/* "<20 digits>.log.<20 digits>.swap": a cleaned segment committed by the
+ * cleaner that replaces the segments with base offsets in [*base, *end). */
+static bool
+parse_swap_name(const char *name, int64_t *base, int64_t *end)
+{
+    char head[32], tail[32];
+
+    if (strlen(name) != 50 || strcmp(name + 45, ".swap") != 0 || strncmp(name + 20, ".log.", 5))
+        return false;
+    snprintf(head, sizeof(head), "%.20s.log", name);
+    snprintf(tail, sizeof(tail), "%.20s.log", name + 25);
+    *base = parse_segment_name(head, "log");
+    *end = parse_segment_name(tail, "log");
+    return *base >= 0 && *end > *base;
+}
+
+static void
+unlink_segment_file(const char *dir, int64_t base, const char *ext)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/%020" PRId64 ".%s", dir, base, ext);
+    if (unlink(path) != 0 && errno != ENOENT)
+        WEIR_LOG(WEIR_LOG_WARN, "log_leftover_remove_failed", "file=%s err=%s", path,
+                 strerror(errno));
+}
+
+/* Completes the swaps a crash interrupted after the cleaner's commit point:
+ * the segments a .swap replaces are removed and the .swap becomes the
+ * segment (its index files are rebuilt at load).  Groups commit in offset
+ * order and never overlap, so each swap completes on its own. */
+static int
+plog_complete_swaps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int64_t *bases = NULL, *swaps = NULL;
+    size_t n = 0, cap = 0, ns = 0, scap = 0;
+    char from[PATH_MAX], to[PATH_MAX];
+    int rc = 0;
+
+    if (!d)
+        return -errno;
+    while ((e = readdir(d)) != NULL) {
+        int64_t base = parse_segment_name(e->d_name, "log"), end;
+        if (base >= 0) {
+            i64_push(&bases, &n, &cap, base);
+        } else if (parse_swap_name(e->d_name, &base, &end)) {
+            i64_push(&swaps, &ns, &scap, base);
+            i64_push(&swaps, &ns, &scap, end);
+        }
+    }
+    closedir(d);
+    for (size_t i = 0; i < ns && rc == 0; i += 2) {
+        int64_t base = swaps[i], end = swaps[i + 1];
+
+        for (size_t k = 0; k < n; k++) {
+            if (bases[k] < base || bases[k] >= end)
+                continue;
+            unlink_segment_file(dir, bases[k], "log");
+            unlink_segment_file(dir, bases[k], "index");
+            unlink_segment_file(dir, bases[k], "timeindex");
+        }
+        unlink_segment_file(dir, base, "index");
+        unlink_segment_file(dir, base, "timeindex");
+        snprintf(from, sizeof(from), "%s/%020" PRId64 ".log.%020" PRId64 ".swap", dir, base, end);
+        snprintf(to, sizeof(to), "%s/%020" PRId64 ".log", dir, base);
+        if (rename(from, to) != 0) {
+            rc = -errno;
+            break;
+        }
+        WEIR_LOG(WEIR_LOG_INFO, "log_swap_completed", "dir=%s segment=%020" PRId64
+                 " replaced_below=%" PRId64, dir, base, end);
+    }
+    free(bases);
+    free(swaps);
+    return rc;
+}
+
 static int
 plog_scan_dir(const char *dir, int64_t **out, size_t *out_n, int64_t **snaps, size_t *nsnaps)
 {
-    DIR *d = opendir(dir);
+    DIR *d;
     struct dirent *e;
     int64_t *bases = NULL;
     size_t n = 0, cap = 0, scap = 0;
     char path[PATH_MAX];
+    int rc;
 
+    if ((rc = plog_complete_swaps(dir)) != 0)
+        return rc;
+    d = opendir(dir);
     if (!d)
         return -errno;
     *snaps = NULL;
@@ -766,6 +954,7 @@ weir_plog_open(uv_loop_t *loop, const char *dir, const weir_log_config_t *cfg, b
         segs_push(log, seg);
     }
     log->start_offset = log->segs[0]->base_offset;
+    plog_read_checkpoint(log);
 
     if ((rc = plog_load_producers(log, snaps, nsnaps)) != 0) {
         seterr(errstr, errstr_size, "cannot read %s: %s", dir, strerror(-rc));
@@ -823,16 +1012,15 @@ weir_plog_close(weir_plog_t *log)
                  strerror(-status));
     plog_write_snapshot(log, weir_plog_end_offset(log), true);
     plog_flush_deletions(log, true);
+    if (log->clean.job) {
+        weir_cleaner_job_detach(log->clean.job);
+        log->clean.job = NULL;
+    }
     plog_teardown(log);
     plog_finish_waiters(log, status);
     if (log->jobs == 0)
         plog_free_struct(log);
 }
-
-typedef struct plog_rmdir_s {
-    uv_work_t work;
-    char *path;
-} plog_rmdir_t;
 
 static void
 rmdir_work(uv_work_t *req)
@@ -879,14 +1067,20 @@ weir_plog_delete(weir_plog_t *log)
     }
     WEIR_LOG(WEIR_LOG_INFO, "log_deleted", "dir=%s", log->dir);
     plog_flush_deletions(log, false);
+    if (log->clean.job) {
+        /* The cleaner may still be writing there: remove the directory
+         * once its job has let go of the log. */
+        weir_cleaner_job_detach(log->clean.job);
+        log->clean.job = NULL;
+        log->pending_rmdir = r;
+        r = NULL;
+    }
     plog_teardown(log);
     plog_finish_waiters(log, UV_ECANCELED);
     if (log->jobs == 0)
         plog_free_struct(log);
-    if (uv_queue_work(loop, &r->work, rmdir_work, rmdir_after) != 0) {
-        rmdir_work(&r->work);
-        rmdir_after(&r->work, 0);
-    }
+    if (r)
+        plog_queue_rmdir(loop, r);
 }
 
 /* ------------------------------------------------------------------------
@@ -954,6 +1148,31 @@ plog_roll(weir_plog_t *log)
     return 0;
 }
 
+/* A compacted log refuses records without a key (Kafka: "Compacted topic
+ * cannot accept message without key"). */
+static weir_kerr_t
+plog_check_keys(const uint8_t *batch, size_t len)
+{
+    weir_record_iter_t it;
+    weir_record_t rec;
+    weir_kerr_t err = WEIR_KERR_NONE;
+
+    if (weir_record_iter_init(&it, batch, len, WEIR_RECORDS_SCAN_MAX_DECOMPRESSED) != 0) {
+        weir_record_iter_free(&it);
+        return WEIR_KERR_CORRUPT_MESSAGE;
+    }
+    while (weir_record_iter_next(&it, &rec)) {
+        if (rec.key.len < 0) {
+            err = WEIR_KERR_INVALID_RECORD;
+            break;
+        }
+    }
+    if (err == WEIR_KERR_NONE && it.err != 0)
+        err = WEIR_KERR_CORRUPT_MESSAGE;
+    weir_record_iter_free(&it);
+    return err;
+}
+
 /* Working copies of the producers one append touches. */
 typedef struct plog_pending_s {
     weir_producer_t *v;
@@ -1013,6 +1232,8 @@ weir_plog_append(weir_plog_t *log, uint8_t *data, size_t len, int64_t now_ms,
         if ((err = weir_batch_validate(data + off, len - off, &h)) != WEIR_KERR_NONE)
             goto out;
         total = weir_batch_total_size(&h);
+        if (log->cfg.compact && (err = plog_check_keys(data + off, total)) != WEIR_KERR_NONE)
+            goto out;
         if (total > (size_t)log->cfg.max_message_bytes) {
             err = WEIR_KERR_MESSAGE_TOO_LARGE;
             goto out;
@@ -1315,6 +1536,10 @@ weir_plog_enforce_retention(weir_plog_t *log, int64_t now_ms)
     if (act->size > 0 && now_ms - act->created_ms > log->cfg.segment_ms)
         plog_roll(log);
     weir_pstate_expire(&log->producers, now_ms - WEIR_PRODUCER_EXPIRATION_MS);
+    /* cleanup.policy=compact alone keeps everything; and the segments a
+     * cleaner job is rewriting stay until it is done (the next check). */
+    if (log->cfg.no_delete || log->clean.job)
+        return 0;
 
     if (log->cfg.retention_ms >= 0) {
         while (ndel + 1 < log->nsegs &&
@@ -1355,4 +1580,158 @@ weir_plog_enforce_retention(weir_plog_t *log, int64_t now_ms)
     else
         free(paths);
     return (int)ndel;
+}
+
+/* ------------------------------------------------------------------------
+ * Compaction: the log's side (see weir_cleaner.h)
+ * ------------------------------------------------------------------------ */
+
+weir_clean_state_t *
+weir_plog_clean_state(weir_plog_t *log)
+{
+    return &log->clean;
+}
+
+const weir_log_config_t *
+weir_plog_config(const weir_plog_t *log)
+{
+    return &log->cfg;
+}
+
+const char *
+weir_plog_dir(const weir_plog_t *log)
+{
+    return log->dir;
+}
+
+weir_segment_t *const *
+weir_plog_segments(const weir_plog_t *log, size_t *n)
+{
+    *n = log->nsegs;
+    return log->segs;
+}
+
+size_t
+weir_plog_producer_last_offsets(const weir_plog_t *log, int64_t **out)
+{
+    const weir_pstate_t *ps = &log->producers;
+    size_t n = 0;
+
+    *out = weir_malloc((ps->count ? ps->count : 1) * sizeof(**out));
+    for (size_t i = 0; i < ps->cap; i++) {
+        const weir_producer_t *p = &ps->slots[i];
+        const weir_pbatch_t *b;
+        int64_t delta;
+
+        if (p->pid < 0 || p->nbatches == 0 || n == ps->count)
+            continue;
+        b = &p->batches[p->nbatches - 1];
+        /* Sequences wrap from INT32_MAX to 0; offsets do not. */
+        delta = (int64_t)b->last_seq - b->first_seq;
+        if (delta < 0)
+            delta += (int64_t)INT32_MAX + 1;
+        (*out)[n++] = b->first_offset + delta;
+    }
+    if (n > 1)
+        qsort(*out, n, sizeof(**out), cmp_i64);
+    return n;
+}
+
+void
+weir_plog_hold(weir_plog_t *log)
+{
+    log->jobs++;
+}
+
+void
+weir_plog_release(weir_plog_t *log)
+{
+    if (--log->jobs == 0 && log->closed)
+        plog_free_struct(log);
+}
+
+/* Renames "<seg>.<ext>.cleaned" to "<seg>.<ext>". */
+static void
+install_index_file(const weir_segment_t *seg, const char *ext)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+
+    snprintf(from, sizeof(from), "%s.%s" WEIR_SEGMENT_CLEANED_SUFFIX, seg->path, ext);
+    snprintf(to, sizeof(to), "%s.%s", seg->path, ext);
+    /* A missing index is rebuilt at the next open; memory has the entries. */
+    if (rename(from, to) != 0)
+        WEIR_LOG(WEIR_LOG_WARN, "log_cleaner_index_rename_failed", "file=%s err=%s", from,
+                 strerror(errno));
+}
+
+int
+weir_plog_clean_install(weir_plog_t *log, weir_segment_t *const *old, size_t nold,
+                        weir_segment_t **repl, const int64_t *ends, size_t nrepl,
+                        int64_t first_dirty, int64_t horizon_ms)
+{
+    char **paths = NULL, from[PATH_MAX], to[PATH_MAX];
+    size_t npaths = 0, oi = 0;
+    int rc = 0;
+
+    if (nold >= log->nsegs || nrepl > nold) {
+        rc = -EINVAL;
+    } else {
+        for (size_t i = 0; i < nold; i++)
+            if (log->segs[i] != old[i])
+                rc = -EINVAL;
+    }
+    if (rc != 0) {
+        /* Cannot happen while retention waits for the job; the committed
+         * files are completed by the next open. */
+        WEIR_LOG(WEIR_LOG_ERROR, "log_cleaner_install_mismatch", "dir=%s", log->dir);
+        for (size_t i = 0; i < nrepl; i++)
+            weir_segment_unref(repl[i]);
+        return rc;
+    }
+    if (nold > 0)
+        paths = weir_malloc(nold * 3 * sizeof(*paths));
+    for (size_t g = 0; g < nrepl; g++) {
+        weir_segment_t *seg = repl[g];
+
+        /* The old segments first (their names are about to be reused), then
+         * the indexes, then the log: the .swap is the last to go. */
+        while (oi < nold && old[oi]->base_offset < ends[g]) {
+            char *p[3];
+            weir_segment_retire(old[oi], p);
+            for (int k = 0; k < 3; k++)
+                if (p[k])
+                    paths[npaths++] = p[k];
+            log->size_bytes -= old[oi]->size;
+            weir_segment_unref(old[oi]);
+            oi++;
+        }
+        if (weir_cleaner_step_hook)
+            weir_cleaner_step_hook("install_retired", seg->base_offset);
+        install_index_file(seg, "index");
+        install_index_file(seg, "timeindex");
+        snprintf(from, sizeof(from), "%s.log.%020" PRId64 ".swap", seg->path, ends[g]);
+        snprintf(to, sizeof(to), "%s.log", seg->path);
+        if (rename(from, to) != 0 && rc == 0) {
+            rc = -errno;
+            WEIR_LOG(WEIR_LOG_ERROR, "log_cleaner_swap_failed", "file=%s err=%s", from,
+                     strerror(errno));
+        }
+        if (weir_cleaner_step_hook)
+            weir_cleaner_step_hook("install_swapped", seg->base_offset);
+        log->segs[g] = seg;
+        log->size_bytes += seg->size;
+    }
+    /* The groups cover the old segments exactly (oi == nold). */
+    if (nrepl < nold) {
+        memmove(log->segs + nrepl, log->segs + nold, (log->nsegs - nold) * sizeof(*log->segs));
+        log->nsegs -= nold - nrepl;
+    }
+    if (npaths > 0)
+        plog_schedule_deletion(log, paths, npaths);
+    else
+        free(paths);
+    log->clean.first_dirty = first_dirty;
+    log->clean.horizon_ms = horizon_ms;
+    plog_write_checkpoint(log);
+    return rc;
 }

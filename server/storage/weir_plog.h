@@ -40,6 +40,14 @@ typedef struct weir_log_config_s {
     int64_t flush_ms;             /* fsync data older than this (INT64_MAX = never) */
     bool log_append_time;         /* message.timestamp.type=LogAppendTime */
     int64_t file_delete_delay_ms; /* delay before a retired segment's files are removed */
+    /* Compaction (cleanup.policy=compact, see weir_cleaner.h).  Zero values
+     * keep the delete policy's behaviour. */
+    bool compact;                  /* cleanup.policy has compact: keyless records refused */
+    bool no_delete;                /* cleanup.policy lacks delete: no retention by time/size */
+    double min_cleanable_ratio;    /* min.cleanable.dirty.ratio */
+    int64_t min_compaction_lag_ms; /* min.compaction.lag.ms */
+    int64_t max_compaction_lag_ms; /* max.compaction.lag.ms (<= 0: none) */
+    int64_t delete_retention_ms;   /* delete.retention.ms: tombstones kept after cleaning */
 } weir_log_config_t;
 
 /* Opens (creating if needed) the partition directory dir.  With recover set
@@ -76,7 +84,9 @@ typedef struct weir_append_result_s {
  * sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER, a retry of one of the last five
  * batches is acknowledged with its original offset and not appended again.
  * Other errors: those of weir_batch_validate(), MESSAGE_TOO_LARGE,
- * KAFKA_STORAGE_ERROR on an I/O failure.
+ * KAFKA_STORAGE_ERROR on an I/O failure; on a compacted log (cfg.compact)
+ * INVALID_RECORD for a record without a key (the records are read,
+ * decompressing if needed, and CORRUPT_MESSAGE answers undecodable ones).
  */
 weir_kerr_t weir_plog_append(weir_plog_t *log, uint8_t *data, size_t len, int64_t now_ms,
                              weir_append_result_t *res);

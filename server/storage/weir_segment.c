@@ -604,15 +604,20 @@ seg_truncate_log(weir_segment_t *seg, int64_t pos, const char *why, int64_t *tru
     return 0;
 }
 
-/* Rewrites one index file from memory (used after a rebuild). */
+/* Rewrites one index file from memory (used after a rebuild and for the
+ * cleaner's output, whose files carry a ".cleaned" suffix). */
 static int
-seg_write_index_file(weir_segment_t *seg, const char *ext, const uint8_t *data, size_t len)
+seg_write_index_file(weir_segment_t *seg, const char *ext, const char *suffix,
+                     const uint8_t *data, size_t len)
 {
     char path[PATH_MAX];
     int fd, rc;
 
     if ((rc = seg_file(seg, ext, path, sizeof(path))) != 0)
         return rc;
+    if (strlen(path) + strlen(suffix) >= sizeof(path))
+        return -ENAMETOOLONG;
+    strcat(path, suffix);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
@@ -622,7 +627,7 @@ seg_write_index_file(weir_segment_t *seg, const char *ext, const uint8_t *data, 
 }
 
 static int
-seg_write_indexes(weir_segment_t *seg)
+seg_write_indexes(weir_segment_t *seg, const char *suffix)
 {
     size_t ilen = seg->idx_n * WEIR_INDEX_ENTRY_SIZE;
     size_t tlen = seg->tidx_n * WEIR_TIMEINDEX_ENTRY_SIZE;
@@ -634,9 +639,9 @@ seg_write_indexes(weir_segment_t *seg)
         encode_idx(ibuf + i * WEIR_INDEX_ENTRY_SIZE, seg->idx[i].rel, seg->idx[i].pos);
     for (size_t i = 0; i < seg->tidx_n; i++)
         encode_tidx(tbuf + i * WEIR_TIMEINDEX_ENTRY_SIZE, seg->tidx[i].ts, seg->tidx[i].rel);
-    rc = seg_write_index_file(seg, "index", ibuf, ilen);
+    rc = seg_write_index_file(seg, "index", suffix, ibuf, ilen);
     if (rc == 0)
-        rc = seg_write_index_file(seg, "timeindex", tbuf, tlen);
+        rc = seg_write_index_file(seg, "timeindex", suffix, tbuf, tlen);
     free(ibuf);
     free(tbuf);
     return rc;
@@ -707,7 +712,7 @@ seg_rebuild(weir_segment_t *seg, int32_t index_interval, int64_t *truncated)
     if (rc == WEIR_ECORRUPT && (rc = seg_truncate_log(seg, pos, why, truncated)) != 0)
         return rc;
     seg->size = pos;
-    return seg_write_indexes(seg);
+    return seg_write_indexes(seg, "");
 }
 
 /*
@@ -848,15 +853,26 @@ fail:
     return rc;
 }
 
+/* The closing time index entry of an inactive segment: its largest
+ * timestamp, when the last entry does not hold it yet.  Returns true when
+ * an entry was added. */
+static bool
+seg_push_final_tindex(weir_segment_t *seg)
+{
+    if (seg->max_ts < 0 || (seg->tidx_n > 0 && seg->max_ts <= seg->tidx[seg->tidx_n - 1].ts))
+        return false;
+    tidx_push(seg, seg->max_ts, (int32_t)(seg->max_ts_offset - seg->base_offset));
+    return true;
+}
+
 void
 weir_segment_seal(weir_segment_t *seg)
 {
-    if (seg->max_ts >= 0 && (seg->tidx_n == 0 || seg->max_ts > seg->tidx[seg->tidx_n - 1].ts)) {
+    if (seg_push_final_tindex(seg)) {
         uint8_t e[WEIR_TIMEINDEX_ENTRY_SIZE];
         int32_t rel = (int32_t)(seg->max_ts_offset - seg->base_offset);
         char path[PATH_MAX];
 
-        tidx_push(seg, seg->max_ts, rel);
         encode_tidx(e, seg->max_ts, rel);
         if (seg->tindex_fd < 0 && seg_file(seg, "timeindex", path, sizeof(path)) == 0)
             seg->tindex_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -886,4 +902,43 @@ weir_segment_retire(weir_segment_t *seg, char *paths[3])
             paths[i] = weir_strdup(from); /* remove it under its own name */
         }
     }
+}
+
+/* ------------------------------------------------------------------------
+ * The cleaner's output segments
+ * ------------------------------------------------------------------------ */
+
+int
+weir_segment_create_cleaned(const char *dir, int64_t base_offset, weir_segment_t **out)
+{
+    weir_segment_t *seg = seg_alloc(dir, base_offset);
+    char path[PATH_MAX];
+    int rc;
+
+    if ((rc = seg_file(seg, "log" WEIR_SEGMENT_CLEANED_SUFFIX, path, sizeof(path))) != 0)
+        goto fail;
+    seg->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (seg->fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    *out = seg;
+    return 0;
+
+fail:
+    weir_segment_unref(seg);
+    return rc;
+}
+
+int
+weir_segment_finish_cleaned(weir_segment_t *seg)
+{
+    int rc;
+
+    seg_push_final_tindex(seg);
+    if ((rc = seg_write_indexes(seg, WEIR_SEGMENT_CLEANED_SUFFIX)) != 0)
+        return rc;
+    if (fdatasync(seg->fd) != 0)
+        return -errno;
+    return 0;
 }

@@ -135,4 +135,24 @@ int weir_segment_peek(const weir_segment_t *seg, int64_t pos, bool full, weir_se
 int weir_segment_scan_headers(const weir_segment_t *seg,
                               void (*fn)(void *arg, const weir_seg_batch_t *b), void *arg);
 
+/* ------------------------------------------------------------------------
+ * The cleaner's output (weir_cleaner.c).  A cleaned segment is written as
+ * "<base>.log.cleaned" with "<base>.index.cleaned" and
+ * "<base>.timeindex.cleaned"; the partition log renames the files into place
+ * (see weir_plog.c, "Compaction").  seg->path stays "<dir>/<base>".
+ * ------------------------------------------------------------------------ */
+
+#define WEIR_SEGMENT_CLEANED_SUFFIX ".cleaned"
+
+/* Creates (truncating) "<dir>/<base_offset>.log.cleaned" as an inactive
+ * segment with no index files open.  The caller writes batches at
+ * seg->size with pwrite() and records each with weir_segment_note_append()
+ * (NULL index buffers: entries are kept in memory).  Returns 0 or -errno. */
+int weir_segment_create_cleaned(const char *dir, int64_t base_offset, weir_segment_t **out);
+
+/* Completes a cleaned segment: adds the closing time index entry (as
+ * weir_segment_seal does), writes both index files from memory under their
+ * ".cleaned" names and fdatasyncs the .log.  Returns 0 or -errno. */
+int weir_segment_finish_cleaned(weir_segment_t *seg);
+
 #endif

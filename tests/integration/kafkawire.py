@@ -5,7 +5,8 @@ record batch v2 building and parsing, and a blocking connection that sends
 requests with header v1 and reads responses with header v0.  Only the
 non-flexible request versions the tests use are encoded here:
 ApiVersions v0 (any version number), Metadata v1, Produce v3-v7,
-Fetch v4, ListOffsets v1, CreateTopics v0-v4.
+Fetch v4, ListOffsets v1, CreateTopics v0-v4, and the consumer-group APIs
+(non-flexible versions; see the section at the end).
 """
 import socket
 import struct
@@ -443,3 +444,256 @@ def fetch_all_raw(port, topic, partition, end_offset, timeout=30):
         return batches
     finally:
         c.close()
+
+
+# ------------------------------------------------------------- consumer groups
+# Non-flexible versions only: FindCoordinator v0-2, JoinGroup v0-5,
+# SyncGroup v0-3, Heartbeat v0-3, LeaveGroup v0-3, OffsetCommit v0-7,
+# OffsetFetch v0-5, DescribeGroups v0-4, ListGroups v0-2, DeleteGroups v0-1.
+# Parsers return plain dicts; each checks the version it is given.
+
+API_OFFSET_COMMIT = 8
+API_OFFSET_FETCH = 9
+API_FIND_COORDINATOR = 10
+API_JOIN_GROUP = 11
+API_HEARTBEAT = 12
+API_LEAVE_GROUP = 13
+API_SYNC_GROUP = 14
+API_DESCRIBE_GROUPS = 15
+API_LIST_GROUPS = 16
+API_DELETE_GROUPS = 42
+
+# Kafka error codes the group tests look for.
+ERR_NONE = 0
+ERR_COORDINATOR_NOT_AVAILABLE = 15
+ERR_ILLEGAL_GENERATION = 22
+ERR_INCONSISTENT_GROUP_PROTOCOL = 23
+ERR_INVALID_GROUP_ID = 24
+ERR_UNKNOWN_MEMBER_ID = 25
+ERR_INVALID_SESSION_TIMEOUT = 26
+ERR_REBALANCE_IN_PROGRESS = 27
+ERR_NON_EMPTY_GROUP = 68
+ERR_GROUP_ID_NOT_FOUND = 69
+ERR_MEMBER_ID_REQUIRED = 79
+ERR_GROUP_MAX_SIZE_REACHED = 81
+ERR_FENCED_INSTANCE_ID = 82
+
+
+def consumer_subscription(topics, userdata=None):
+    """ConsumerProtocolSubscription v0 (the metadata of a "consumer" protocol)."""
+    return i16(0) + array(topics, string) + kbytes(userdata)
+
+
+def consumer_assignment(assign, userdata=None):
+    """ConsumerProtocolAssignment v0; assign: {topic: [partitions]}."""
+    return i16(0) + array(sorted(assign.items()), lambda tp: string(tp[0]) + array(
+        tp[1], i32)) + kbytes(userdata)
+
+
+def parse_consumer_assignment(b):
+    """{topic: [partitions]} from ConsumerProtocolAssignment bytes (b"" -> {})."""
+    if not b:
+        return {}
+    r = Reader(b)
+    r.i16()
+    out = {}
+    for _ in range(r.i32()):
+        t = r.string()
+        out[t] = r.array(lambda x: x.i32()) or []
+    return out
+
+
+def find_coordinator_body(key, version=1):
+    return string(key) + (i8(0) if version >= 1 else b"")
+
+
+def parse_find_coordinator(r, version=1):
+    out = {}
+    if version >= 1:
+        r.i32()
+    out["error"] = r.i16()
+    if version >= 1:
+        out["message"] = r.string()
+    out["node_id"] = r.i32()
+    out["host"] = r.string()
+    out["port"] = r.i32()
+    return out
+
+
+def join_group_body(group, member_id, protocols, session_ms=10000, rebalance_ms=None,
+                    instance_id=None, protocol_type="consumer", version=5):
+    """protocols: [(name, metadata bytes)]."""
+    body = string(group) + i32(session_ms)
+    if version >= 1:
+        body += i32(session_ms if rebalance_ms is None else rebalance_ms)
+    body += string(member_id)
+    if version >= 5:
+        body += string(instance_id)
+    body += string(protocol_type)
+    body += array(protocols, lambda p: string(p[0]) + kbytes(p[1]))
+    return body
+
+
+def parse_join_group(r, version=5):
+    out = {}
+    if version >= 2:
+        r.i32()
+    out["error"] = r.i16()
+    out["generation"] = r.i32()
+    out["protocol"] = r.string()
+    out["leader"] = r.string()
+    out["member_id"] = r.string()
+    out["members"] = r.array(lambda x: {
+        "member_id": x.string(),
+        "instance_id": x.string() if version >= 5 else None,
+        "metadata": x.kbytes()})
+    return out
+
+
+def sync_group_body(group, generation, member_id, assignments, instance_id=None, version=3):
+    """assignments: [(member_id, assignment bytes)] (the leader's; [] otherwise)."""
+    body = string(group) + i32(generation) + string(member_id)
+    if version >= 3:
+        body += string(instance_id)
+    return body + array(assignments, lambda a: string(a[0]) + kbytes(a[1]))
+
+
+def parse_sync_group(r, version=3):
+    if version >= 1:
+        r.i32()
+    return {"error": r.i16(), "assignment": r.kbytes()}
+
+
+def heartbeat_body(group, generation, member_id, instance_id=None, version=3):
+    body = string(group) + i32(generation) + string(member_id)
+    if version >= 3:
+        body += string(instance_id)
+    return body
+
+
+def parse_heartbeat(r, version=3):
+    if version >= 1:
+        r.i32()
+    return r.i16()
+
+
+def leave_group_body(group, members, version=3):
+    """members: [(member_id, instance_id)] (v0-2: exactly one, by member id)."""
+    if version < 3:
+        return string(group) + string(members[0][0])
+    return string(group) + array(members, lambda m: string(m[0]) + string(m[1]))
+
+
+def parse_leave_group(r, version=3):
+    if version >= 1:
+        r.i32()
+    out = {"error": r.i16()}
+    if version >= 3:
+        out["members"] = r.array(lambda x: (x.string(), x.string(), x.i16()))
+    return out
+
+
+def offset_commit_body(group, generation, member_id, offsets, instance_id=None, version=7):
+    """offsets: {topic: [(partition, offset, metadata)]}."""
+    body = string(group)
+    if version >= 1:
+        body += i32(generation) + string(member_id)
+    if version >= 7:
+        body += string(instance_id)
+    if 2 <= version <= 4:
+        body += i64(-1)
+
+    def part(p):
+        b = i32(p[0]) + i64(p[1])
+        if version >= 6:
+            b += i32(-1)
+        if version == 1:
+            b += i64(-1)
+        return b + string(p[2])
+    return body + array(sorted(offsets.items()), lambda t: string(t[0]) + array(t[1], part))
+
+
+def parse_offset_commit(r, version=7):
+    """{(topic, partition): error_code}"""
+    if version >= 3:
+        r.i32()
+    out = {}
+    for _ in range(r.i32()):
+        t = r.string()
+        for _ in range(r.i32()):
+            p = r.i32()
+            out[(t, p)] = r.i16()
+    return out
+
+
+def offset_fetch_body(group, topics, version=5):
+    """topics: {topic: [partitions]}, or None for every committed offset (v2+)."""
+    if topics is None:
+        return string(group) + i32(-1)
+    return string(group) + array(sorted(topics.items()), lambda t: string(t[0]) + array(
+        t[1], i32))
+
+
+def parse_offset_fetch(r, version=5):
+    """({(topic, partition): (offset, metadata, error_code)}, top-level error)"""
+    if version >= 3:
+        r.i32()
+    out = {}
+    for _ in range(r.i32()):
+        t = r.string()
+        for _ in range(r.i32()):
+            p = r.i32()
+            off = r.i64()
+            if version >= 5:
+                r.i32()
+            md = r.string()
+            out[(t, p)] = (off, md, r.i16())
+    return out, (r.i16() if version >= 2 else 0)
+
+
+def describe_groups_body(groups, version=4):
+    body = array(groups, string)
+    if version >= 3:
+        body += i8(0)
+    return body
+
+
+def parse_describe_groups(r, version=4):
+    """[{error, group_id, state, protocol_type, protocol, members: [...]}]"""
+    if version >= 1:
+        r.i32()
+
+    def member(x):
+        m = {"member_id": x.string()}
+        m["instance_id"] = x.string() if version >= 4 else None
+        m["client_id"] = x.string()
+        m["client_host"] = x.string()
+        m["metadata"] = x.kbytes()
+        m["assignment"] = x.kbytes()
+        return m
+
+    def group(x):
+        g = {"error": x.i16(), "group_id": x.string(), "state": x.string(),
+             "protocol_type": x.string(), "protocol": x.string(),
+             "members": x.array(member)}
+        if version >= 3:
+            x.i32()
+        return g
+    return r.array(group)
+
+
+def parse_list_groups(r, version=2):
+    """(error_code, {group_id: protocol_type})"""
+    if version >= 1:
+        r.i32()
+    err = r.i16()
+    return err, dict(r.array(lambda x: (x.string(), x.string())) or [])
+
+
+def delete_groups_body(groups):
+    return array(groups, string)
+
+
+def parse_delete_groups(r):
+    r.i32()
+    return dict(r.array(lambda x: (x.string(), x.i16())) or [])

@@ -80,14 +80,29 @@ test_validate(void **state)
     (void)state;
     expect_valid("cleanup.policy", "delete");
     expect_valid("cleanup.policy", "delete, delete");
-    expect_invalid("cleanup.policy", "compact", "cleanup.policy=compact is not supported yet: "
-                                                "log compaction is not implemented yet");
-    expect_invalid("cleanup.policy", "delete,compact",
-                   "cleanup.policy=compact is not supported yet: log compaction is not "
-                   "implemented yet");
+    expect_valid("cleanup.policy", "compact");
+    expect_valid("cleanup.policy", "delete,compact");
+    expect_valid("cleanup.policy", "compact, delete");
     expect_invalid("cleanup.policy", "remove",
                    "cleanup.policy: must be a list of delete or compact (got \"remove\")");
-    expect_invalid("cleanup.policy", "", "cleanup.policy: must be delete (got an empty list)");
+    expect_invalid("cleanup.policy", "",
+                   "cleanup.policy: must be delete or compact (got an empty list)");
+
+    expect_valid("min.cleanable.dirty.ratio", "0");
+    expect_valid("min.cleanable.dirty.ratio", "0.01");
+    expect_valid("min.cleanable.dirty.ratio", "1");
+    expect_valid("min.cleanable.dirty.ratio", "5e-1");
+    expect_invalid("min.cleanable.dirty.ratio", "1.5",
+                   "min.cleanable.dirty.ratio: must be a number between 0 and 1 (got \"1.5\")");
+    expect_invalid("min.cleanable.dirty.ratio", "half",
+                   "min.cleanable.dirty.ratio: must be a number between 0 and 1 (got \"half\")");
+    expect_invalid("min.cleanable.dirty.ratio", "nan",
+                   "min.cleanable.dirty.ratio: must be a number between 0 and 1 (got \"nan\")");
+    expect_valid("min.compaction.lag.ms", "0");
+    expect_valid("max.compaction.lag.ms", "1");
+    expect_invalid("max.compaction.lag.ms", "0",
+                   "max.compaction.lag.ms: must be an integer of at least 1 (got \"0\")");
+    expect_valid("delete.retention.ms", "0");
 
     expect_valid("compression.type", "producer");
     expect_invalid("compression.type", "gzip",
@@ -191,6 +206,12 @@ test_resolve_defaults(void **state)
     assert_true(lc.flush_ms == INT64_MAX);
     assert_false(lc.log_append_time);
     assert_int_equal(lc.file_delete_delay_ms, 60000);
+    assert_false(lc.compact);
+    assert_false(lc.no_delete);
+    assert_true(lc.min_cleanable_ratio == 0.5);
+    assert_int_equal(lc.delete_retention_ms, 86400000);
+    assert_int_equal(lc.min_compaction_lag_ms, 0);
+    assert_true(lc.max_compaction_lag_ms == INT64_MAX);
     weir_conf_free(&bc);
 }
 
@@ -239,6 +260,37 @@ test_resolve_overrides(void **state)
     assert_int_equal(lc.flush_ms, 1000);
     assert_false(lc.log_append_time);
     assert_int_equal(lc.file_delete_delay_ms, 0);
+    assert_false(lc.compact);
+    assert_false(lc.no_delete);
+
+    /* Compaction: the policy and the cleaner keys, broker defaults first. */
+    assert_int_equal(
+        weir_conf_set(&bc, "log.cleaner.min.cleanable.ratio", "0.25", err, sizeof(err)), 0);
+    assert_int_equal(
+        weir_conf_set(&bc, "log.cleaner.delete.retention.ms", "5000", err, sizeof(err)), 0);
+    weir_kvlist_set(&ov, "cleanup.policy", "compact");
+    weir_topic_config_resolve(&bc, &ov, &lc);
+    assert_true(lc.compact);
+    assert_true(lc.no_delete);
+    assert_true(lc.min_cleanable_ratio == 0.25);
+    assert_int_equal(lc.delete_retention_ms, 5000);
+    weir_kvlist_set(&ov, "cleanup.policy", "compact,delete");
+    weir_kvlist_set(&ov, "min.cleanable.dirty.ratio", "0.01");
+    weir_kvlist_set(&ov, "delete.retention.ms", "100");
+    weir_kvlist_set(&ov, "min.compaction.lag.ms", "10");
+    weir_kvlist_set(&ov, "max.compaction.lag.ms", "20000");
+    weir_topic_config_resolve(&bc, &ov, &lc);
+    assert_true(lc.compact);
+    assert_false(lc.no_delete);
+    assert_true(lc.min_cleanable_ratio == 0.01);
+    assert_int_equal(lc.delete_retention_ms, 100);
+    assert_int_equal(lc.min_compaction_lag_ms, 10);
+    assert_int_equal(lc.max_compaction_lag_ms, 20000);
+    weir_kvlist_remove(&ov, "min.cleanable.dirty.ratio");
+    weir_kvlist_remove(&ov, "delete.retention.ms");
+    weir_kvlist_remove(&ov, "min.compaction.lag.ms");
+    weir_kvlist_remove(&ov, "max.compaction.lag.ms");
+    weir_kvlist_set(&ov, "cleanup.policy", "delete");
 
     /* A stored override that does not validate falls back to the broker. */
     weir_kvlist_set(&ov, "segment.bytes", "5");
@@ -274,6 +326,7 @@ test_describe(void **state)
         "cleanup.policy", "compression.type", "delete.retention.ms", "file.delete.delay.ms",
         "flush.messages", "flush.ms", "index.interval.bytes", "max.message.bytes",
         "message.timestamp.type", "min.insync.replicas", "retention.bytes", "retention.ms",
+        "max.compaction.lag.ms", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
         "segment.bytes", "segment.ms", "segment.index.bytes",
         "message.timestamp.difference.max.ms", "unclean.leader.election.enable", "preallocate",
     };
@@ -366,7 +419,9 @@ test_markdown(void **state)
     }
     assert_non_null(strstr(buf, "| `retention.ms` | long | broker `log.retention.ms` | "
                                 "-1 or a non-negative integer |"));
-    assert_non_null(strstr(buf, "| `cleanup.policy` | list | `delete` | delete |"));
+    assert_non_null(strstr(buf, "| `cleanup.policy` | list | `delete` | delete or compact |"));
+    assert_non_null(strstr(buf, "| `min.cleanable.dirty.ratio` | double | broker "
+                                "`log.cleaner.min.cleanable.ratio` | a number between 0 and 1 |"));
     weir_conf_free(&bc);
     free(buf);
 }
