@@ -82,28 +82,27 @@ le64(const uint8_t *p)
     return v;
 }
 
-#define SIPROUND                                                                          \
-    do {                                                                                  \
-        v0 += v1;                                                                         \
-        v1 = rotl64(v1, 13);                                                              \
-        v1 ^= v0;                                                                         \
-        v0 = rotl64(v0, 32);                                                              \
-        v2 += v3;                                                                         \
-        v3 = rotl64(v3, 16);                                                              \
-        v3 ^= v2;                                                                         \
-        v0 += v3;                                                                         \
-        v3 = rotl64(v3, 21);                                                              \
-        v3 ^= v0;                                                                         \
-        v2 += v1;                                                                         \
-        v1 = rotl64(v1, 17);                                                              \
-        v1 ^= v2;                                                                         \
-        v2 = rotl64(v2, 32);                                                              \
+#define SIPROUND                                                                                   \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = rotl64(v1, 13);                                                                       \
+        v1 ^= v0;                                                                                  \
+        v0 = rotl64(v0, 32);                                                                       \
+        v2 += v3;                                                                                  \
+        v3 = rotl64(v3, 16);                                                                       \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = rotl64(v3, 21);                                                                       \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = rotl64(v1, 17);                                                                       \
+        v1 ^= v2;                                                                                  \
+        v2 = rotl64(v2, 32);                                                                       \
     } while (0)
 
 /* SipHash-2-4 with its 128-bit output (the reference's outlen == 16). */
 static void
-siphash24_128(uint64_t k0, uint64_t k1, const void *data, size_t len, uint64_t *h0,
-              uint64_t *h1)
+siphash24_128(uint64_t k0, uint64_t k1, const void *data, size_t len, uint64_t *h0, uint64_t *h1)
 {
     const uint8_t *p = data;
     uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL ^ 0xee;
@@ -275,10 +274,10 @@ map_prefetch(const offset_map_t *m, uint64_t h0)
 struct weir_cleaner_s {
     uv_loop_t *loop;
     weir_cleaner_conf_t conf;
-    int running;               /* jobs in flight */
+    int running; /* jobs in flight */
     bool closing;
     int64_t next_round_ms;
-    int64_t throttle_next_us;  /* virtual clock of the I/O throttle */
+    int64_t throttle_next_us; /* virtual clock of the I/O throttle */
     weir_clean_stats_t stats;
     /* The round being collected: the best candidates so far. */
     struct {
@@ -296,11 +295,11 @@ typedef struct clean_seg_s {
 } clean_seg_t;
 
 typedef struct clean_group_s {
-    size_t first, n;      /* job->segs[first .. first + n) */
-    int64_t base, end;    /* replaces segments with base in [base, end) */
-    weir_segment_t *out;  /* the cleaned segment (owned until installed) */
-    bool created;         /* its .cleaned files exist */
-    bool committed;       /* renamed to .swap */
+    size_t first, n;     /* job->segs[first .. first + n) */
+    int64_t base, end;   /* replaces segments with base in [base, end) */
+    weir_segment_t *out; /* the cleaned segment (owned until installed) */
+    bool created;        /* its .cleaned files exist */
+    bool committed;      /* renamed to .swap */
 } clean_group_t;
 
 typedef enum clean_phase_e {
@@ -325,32 +324,32 @@ struct weir_clean_job_s {
     uv_work_t work;
     uv_timer_t timer;
     weir_cleaner_t *cleaner;
-    weir_plog_t *log;          /* held (weir_plog_hold) */
-    bool detached;             /* the log closed: do not touch its state */
-    bool running;              /* a step is on the worker pool */
+    weir_plog_t *log; /* held (weir_plog_hold) */
+    bool detached;    /* the log closed: do not touch its state */
+    bool running;     /* a step is on the worker pool */
     atomic_bool abort;
     weir_clean_done_cb cb;
     void *cb_arg;
 
     /* Snapshot, set on the loop at start. */
     char *dir;
-    clean_seg_t *segs;         /* closed segments with base < first_uncleanable */
+    clean_seg_t *segs; /* closed segments with base < first_uncleanable */
     size_t nsegs;
     int64_t first_dirty, first_uncleanable, now_ms;
     int64_t segment_bytes, delete_retention_ms;
     int32_t index_interval;
-    int64_t *plast;            /* producers' last offsets, sorted */
+    int64_t *plast; /* producers' last offsets, sorted */
     size_t nplast;
     int64_t map_budget;
-    size_t map_seg;            /* first segment pass 1 reads, and where */
+    size_t map_seg; /* first segment pass 1 reads, and where */
     int64_t map_pos;
 
     /* Worker state. */
     clean_phase_t phase;
-    int status;                /* first error, 0 */
+    int status; /* first error, 0 */
     offset_map_t map;
-    int64_t end;               /* records at or past it are kept untouched */
-    int64_t tail_offset;       /* last offset of the last batch rewritten, if it must stay */
+    int64_t end;         /* records at or past it are kept untouched */
+    int64_t tail_offset; /* last offset of the last batch rewritten, if it must stay */
     bool map_full;
     size_t cur_seg;
     int64_t cur_pos;
@@ -363,11 +362,11 @@ struct weir_clean_job_s {
     weir_wbuf_t recs;          /* scratch: a rebuilt batch's records */
     struct clean_rec_s *crecs; /* scratch: a chunk of a batch's records, hashed */
     size_t crecs_cap;
-    uint8_t *keep;             /* scratch: a batch's keep decisions, one bit each */
+    uint8_t *keep; /* scratch: a batch's keep decisions, one bit each */
     size_t keep_cap;
-    weir_wbuf_t batch;         /* scratch: a rebuilt batch */
-    int64_t horizon_min;       /* earliest horizon of a kept tombstone */
-    int64_t step_io;           /* bytes read + written by the last step */
+    weir_wbuf_t batch;   /* scratch: a rebuilt batch */
+    int64_t horizon_min; /* earliest horizon of a kept tombstone */
+    int64_t step_io;     /* bytes read + written by the last step */
     uint64_t map_bytes, bytes_in, bytes_out, records_in, records_kept;
     int64_t started_ms, started_us;
 };
@@ -721,9 +720,9 @@ static int
 write_empty_batch(weir_clean_job_t *job, const weir_batch_hdr_t *h)
 {
     uint8_t p[WEIR_BATCH_HDR_SIZE];
-    uint16_t attr = (uint16_t)(h->attributes & (WEIR_BATCH_ATTR_LOG_APPEND_TIME |
-                                                WEIR_BATCH_ATTR_TRANSACTIONAL |
-                                                WEIR_BATCH_ATTR_CONTROL));
+    uint16_t attr =
+        (uint16_t)(h->attributes & (WEIR_BATCH_ATTR_LOG_APPEND_TIME |
+                                    WEIR_BATCH_ATTR_TRANSACTIONAL | WEIR_BATCH_ATTR_CONTROL));
 
     memset(p, 0, sizeof(p));
     weir_put_be64(p + WEIR_BATCH_OFF_BASE_OFFSET, (uint64_t)h->base_offset);
@@ -847,7 +846,7 @@ clean_batch(weir_clean_job_t *job, const uint8_t *b, const weir_batch_hdr_t *h)
             if (keep)
                 job->keep[seen / 8] |= (uint8_t)(1u << (seen % 8));
             else
-                job->keep[seen / 8] &= (uint8_t)~(1u << (seen % 8));
+                job->keep[seen / 8] &= (uint8_t) ~(1u << (seen % 8));
             seen++;
             if (!keep)
                 continue;
@@ -1061,9 +1060,9 @@ job_work(uv_work_t *req)
     int rc = 0;
 
     if (c->conf.io_max_bytes_per_sec > 0)
-        budget = (int64_t)WEIR_MAX((double)CLEAN_STEP_MIN_BYTES,
-                                   WEIR_MIN((double)CLEAN_STEP_BYTES,
-                                            c->conf.io_max_bytes_per_sec / 10));
+        budget = (int64_t)WEIR_MAX(
+            (double)CLEAN_STEP_MIN_BYTES,
+            WEIR_MIN((double)CLEAN_STEP_BYTES, c->conf.io_max_bytes_per_sec / 10));
     job->step_io = 0;
     switch (job->phase) {
     case PHASE_MAP:
@@ -1179,18 +1178,27 @@ job_finish(weir_clean_job_t *job, int status)
     for (size_t i = 0; i < job->ngroups; i++)
         nold += job->groups[i].n;
 
+    bool install_failed = false;
+
     if (status == 0 && job->phase == PHASE_DONE && !job->detached) {
         status = job_install(job, job->ngroups, true);
+        install_failed = status != 0;
     } else if (status != 0 && !job->detached && job->ncommitted > 0) {
         /* Groups already renamed to .swap are the log's data now. */
         int rc = job_install(job, job->ncommitted, false);
-        if (rc != 0)
+        if (rc != 0) {
             status = rc;
+            install_failed = true;
+        }
     }
     if (!job->detached) {
         weir_clean_state_t *st = weir_plog_clean_state(job->log);
         st->job = NULL;
-        if (status != 0 && status != UV_ECANCELED)
+        /* After a failed swap the files are for the next open to sort out:
+         * no more cleaning of this log until then. */
+        if (install_failed)
+            st->retry_after_ms = INT64_MAX;
+        else if (status != 0 && status != UV_ECANCELED)
             st->retry_after_ms = now + CLEAN_FAIL_BACKOFF_MS;
     }
     job_discard_outputs(job, 0);
@@ -1213,16 +1221,15 @@ job_finish(weir_clean_job_t *job, int status)
                  job->records_kept, job->map_bytes, job->map.count,
                  job->map_full ? "true" : "false", job->first_dirty,
                  WEIR_MAX(job->first_dirty, job->end), job->started_ms, now,
-                 (double)dur_us / 1000.0,
-                 secs > 0 ? (double)job->bytes_in / 1e6 / secs : 0.0);
+                 (double)dur_us / 1000.0, secs > 0 ? (double)job->bytes_in / 1e6 / secs : 0.0);
     } else if (status == UV_ECANCELED) {
         c->stats.jobs_aborted++;
         WEIR_LOG(WEIR_LOG_INFO, "log_clean_aborted", "dir=%s committed_groups=%zu", job->dir,
                  job->ncommitted);
     } else {
         c->stats.jobs_failed++;
-        WEIR_LOG(WEIR_LOG_ERROR, "log_clean_failed", "dir=%s err=\"%s\" retry_in_ms=%d",
-                 job->dir, status_text(status), CLEAN_FAIL_BACKOFF_MS);
+        WEIR_LOG(WEIR_LOG_ERROR, "log_clean_failed", "dir=%s err=\"%s\" retry_in_ms=%d", job->dir,
+                 status_text(status), CLEAN_FAIL_BACKOFF_MS);
     }
 
     for (size_t i = 0; i < job->nsegs; i++)
@@ -1491,9 +1498,9 @@ weir_cleaner_start(weir_cleaner_t *c, weir_plog_t *log, int64_t now_ms, weir_cle
              "dir=%s first_dirty=%" PRId64 " first_uncleanable=%" PRId64 " segments=%zu"
              " dirty_bytes=%" PRId64 " clean_bytes=%" PRId64 " ratio=%.3f lag_exceeded=%s"
              " tombstones_due=%s started_ms=%" PRId64,
-             job->dir, cl.first_dirty, cl.first_uncleanable, ncand, cl.dirty_bytes,
-             cl.clean_bytes, cl.ratio, cl.lag_exceeded ? "true" : "false",
-             cl.tombstones_due ? "true" : "false", job->started_ms);
+             job->dir, cl.first_dirty, cl.first_uncleanable, ncand, cl.dirty_bytes, cl.clean_bytes,
+             cl.ratio, cl.lag_exceeded ? "true" : "false", cl.tombstones_due ? "true" : "false",
+             job->started_ms);
     job->step_io = 0;
     job_queue_step(job);
     return 0;

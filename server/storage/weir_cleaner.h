@@ -66,10 +66,10 @@ typedef struct weir_cleaner_conf_s {
 
 /* A partition log's compaction state, kept in the log (weir_plog.c). */
 typedef struct weir_clean_state_s {
-    int64_t first_dirty;      /* below it the log is clean (the checkpoint) */
-    int64_t horizon_ms;       /* earliest delete horizon of a kept tombstone, INT64_MAX: none */
-    int64_t retry_after_ms;   /* a failed cleaning is not retried before this */
-    weir_clean_job_t *job;    /* in flight, or NULL */
+    int64_t first_dirty;    /* below it the log is clean (the checkpoint) */
+    int64_t horizon_ms;     /* earliest delete horizon of a kept tombstone, INT64_MAX: none */
+    int64_t retry_after_ms; /* a failed cleaning is not retried before this */
+    weir_clean_job_t *job;  /* in flight, or NULL */
 } weir_clean_state_t;
 
 /* What weir_cleaner_examine() found. */
@@ -89,7 +89,7 @@ typedef struct weir_clean_stats_s {
     uint64_t jobs_done, jobs_failed, jobs_aborted;
     uint64_t bytes_read, bytes_written; /* pass 2: old segments in, cleaned segments out */
     uint64_t records_read, records_kept;
-    uint64_t busy_us;                   /* summed wall time of finished jobs */
+    uint64_t busy_us; /* summed wall time of finished jobs */
 } weir_clean_stats_t;
 
 /* Called on the loop when a job ends: 0, UV_ECANCELED (aborted, the log
@@ -128,8 +128,8 @@ bool weir_cleaner_examine(weir_plog_t *log, int64_t now_ms, weir_cleanable_t *ou
  * Returns 0, -EBUSY (a job is already running for the log, or every thread
  * is busy), -ENOENT (nothing to clean) or -EINVAL (the log is not
  * compacted). */
-int weir_cleaner_start(weir_cleaner_t *c, weir_plog_t *log, int64_t now_ms,
-                       weir_clean_done_cb cb, void *arg);
+int weir_cleaner_start(weir_cleaner_t *c, weir_plog_t *log, int64_t now_ms, weir_clean_done_cb cb,
+                       void *arg);
 
 void weir_cleaner_stats(const weir_cleaner_t *c, weir_clean_stats_t *out);
 

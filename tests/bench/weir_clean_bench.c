@@ -45,7 +45,7 @@ typedef struct cb_opts_s {
     long seconds;      /* of each measured step */
     long window_ms;
     long segment_bytes;
-    long rounds;       /* compacted topics, cleaned one per round */
+    long rounds; /* compacted topics, cleaned one per round */
 } cb_opts_t;
 
 typedef struct cb_state_s {
@@ -59,8 +59,7 @@ typedef struct cb_state_s {
     char first_error[256];
 } cb_state_t;
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-fail(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt, ...)
 {
     va_list ap;
 
@@ -120,8 +119,7 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     (void)rk;
     if (m->err) {
         if (st->failed++ == 0)
-            snprintf(st->first_error, sizeof(st->first_error), "%s",
-                     rd_kafka_err2str(m->err));
+            snprintf(st->first_error, sizeof(st->first_error), "%s", rd_kafka_err2str(m->err));
         return;
     }
     st->delivered++;
@@ -177,8 +175,8 @@ compact_configs(const cb_opts_t *o, const char *ratio, rd_kafka_NewTopic_t *nt,
                 rd_kafka_ConfigResource_t *cr)
 {
     char seg[32];
-    const char *kv[] = {"cleanup.policy", "compact", "segment.bytes", seg,
-                        "min.cleanable.dirty.ratio", ratio};
+    const char *kv[] = {
+        "cleanup.policy", "compact", "segment.bytes", seg, "min.cleanable.dirty.ratio", ratio};
 
     snprintf(seg, sizeof(seg), "%ld", o->segment_bytes);
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i += 2) {
@@ -223,8 +221,8 @@ start_cleaning(rd_kafka_t *rk, const cb_opts_t *o, const char *name)
 /* Produces to topic (keys out of nkeys, or none) until `until_ms`, or until
  * `bytes` of values have been queued; then waits for every report. */
 static long
-produce(rd_kafka_t *rk, cb_state_t *st, const char *topic, long nkeys, const char *value,
-        long size, int64_t until_ms, long long bytes)
+produce(rd_kafka_t *rk, cb_state_t *st, const char *topic, long nkeys, const char *value, long size,
+        int64_t until_ms, long long bytes)
 {
     char key[32];
     long i = 0, last_delivered = st->delivered;
@@ -376,8 +374,8 @@ main(int argc, char **argv)
     fill_ms = wall_ms() - t_fill;
     if (o.seconds == 0) {
         start_cleaning(rk, &o, name);
-        printf("RESULT fill_mb=%ld fill_records=%ld fill_s=%.1f keys=%ld\n", o.fill_mb,
-               n_fill, (double)fill_ms / 1000.0, o.keys);
+        printf("RESULT fill_mb=%ld fill_records=%ld fill_s=%.1f keys=%ld\n", o.fill_mb, n_fill,
+               (double)fill_ms / 1000.0, o.keys);
         rd_kafka_destroy(rk);
         free(st.msgs);
         free(st.bytes);
@@ -413,8 +411,8 @@ main(int argc, char **argv)
     }
     printf("RESULT fill_mb=%ld fill_records=%ld fill_s=%.1f keys=%ld rounds=%ld "
            "load_records=%ld seconds=%ld window_ms=%ld size=%ld\n",
-           o.fill_mb, n_fill, (double)fill_ms / 1000.0, o.keys, o.rounds, n_load,
-           2 * o.seconds, o.window_ms, o.size);
+           o.fill_mb, n_fill, (double)fill_ms / 1000.0, o.keys, o.rounds, n_load, 2 * o.seconds,
+           o.window_ms, o.size);
     rd_kafka_destroy(rk);
     free(st.msgs);
     free(st.bytes);

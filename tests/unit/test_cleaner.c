@@ -38,7 +38,9 @@
 #include "weir_buf.h"
 #include "weir_cleaner.h"
 #include "weir_common.h"
+#include "weir_conf.h"
 #include "weir_plog.h"
+#include "weir_topic_config.h"
 #include "weir_records.h"
 
 /* ------------------------------------------------------------------------
@@ -127,9 +129,8 @@ tbatch(weir_wbuf_t *w, const trec_t *recs, int n, const tbatch_opts_t *o)
     weir_put_be16(p + WEIR_BATCH_OFF_PRODUCER_EPOCH, (uint16_t)o->epoch);
     weir_put_be32(p + WEIR_BATCH_OFF_BASE_SEQUENCE, (uint32_t)o->seq);
     weir_put_be32(p + WEIR_BATCH_OFF_RECORDS_COUNT, (uint32_t)n);
-    weir_put_be32(p + WEIR_BATCH_OFF_CRC,
-                  weir_crc32c(0, p + WEIR_BATCH_OFF_ATTRIBUTES,
-                              w->len - start - WEIR_BATCH_OFF_ATTRIBUTES));
+    weir_put_be32(p + WEIR_BATCH_OFF_CRC, weir_crc32c(0, p + WEIR_BATCH_OFF_ATTRIBUTES,
+                                                      w->len - start - WEIR_BATCH_OFF_ATTRIBUTES));
 }
 
 /* ------------------------------------------------------------------------
@@ -138,7 +139,7 @@ tbatch(weir_wbuf_t *w, const trec_t *recs, int n, const tbatch_opts_t *o)
 
 typedef struct mrec_s {
     int64_t offset;
-    char key[32];   /* "" with has_key false: keyless */
+    char key[32]; /* "" with has_key false: keyless */
     bool has_key;
     char value[64];
     bool tomb;
@@ -465,8 +466,7 @@ fx_read_all(fx_t *fx)
                 snprintf(g->key, sizeof(g->key), "%.*s", rec.key.len > 0 ? rec.key.len : 0,
                          rec.key.ptr ? rec.key.ptr : "");
                 g->tomb = rec.value.len < 0;
-                snprintf(g->value, sizeof(g->value), "%.*s",
-                         rec.value.len > 0 ? rec.value.len : 0,
+                snprintf(g->value, sizeof(g->value), "%.*s", rec.value.len > 0 ? rec.value.len : 0,
                          rec.value.ptr ? rec.value.ptr : "");
                 g->ts = rec.timestamp;
                 g->nheaders = rec.header_count;
@@ -497,8 +497,7 @@ model_latest_below(const fx_t *fx, const mrec_t *m, int64_t below)
 {
     for (size_t i = 0; i < fx->nmodel; i++) {
         const mrec_t *o = &fx->model[i];
-        if (o->offset > m->offset && o->offset < below && o->has_key &&
-            strcmp(o->key, m->key) == 0)
+        if (o->offset > m->offset && o->offset < below && o->has_key && strcmp(o->key, m->key) == 0)
             return false;
     }
     return true;
@@ -552,8 +551,8 @@ check_cleaned(fx_t *fx, int64_t cleaned, bool drop_tombs)
         else
             keep = m->has_key && model_latest_below(fx, m, cleaned) && !(m->tomb && drop_tombs);
         if (keep != got_has(fx, m->offset))
-            fail_msg("offset %" PRId64 " (key %s value %s%s) should%s be there", m->offset,
-                     m->key, m->value, m->tomb ? " tombstone" : "", keep ? "" : " not");
+            fail_msg("offset %" PRId64 " (key %s value %s%s) should%s be there", m->offset, m->key,
+                     m->value, m->tomb ? " tombstone" : "", keep ? "" : " not");
         want += keep;
     }
     assert_int_equal(fx->ngot, want);
@@ -739,10 +738,10 @@ test_tombstones_and_delete_retention(void **state)
     assert_int_equal(fx_clean(fx, 51000), 0);
     fx_read_all(fx);
     check_subset(fx);
-    assert_false(got_has(fx, 3));  /* b's tombstone: expired */
-    assert_false(got_has(fx, 1));  /* b1 */
-    assert_false(got_has(fx, 0));  /* a1, superseded by a's tombstone */
-    assert_true(got_has(fx, 4));   /* c2 */
+    assert_false(got_has(fx, 3)); /* b's tombstone: expired */
+    assert_false(got_has(fx, 1)); /* b1 */
+    assert_false(got_has(fx, 0)); /* a1, superseded by a's tombstone */
+    assert_true(got_has(fx, 4));  /* c2 */
     for (size_t i = 0; i < fx->ngot; i++)
         if (fx->got[i].offset < act && fx->got[i].tomb)
             assert_string_equal(fx->got[i].key, "a");
@@ -1050,19 +1049,16 @@ test_keyless_refused(void **state)
     weir_wbuf_init(&w, 256);
     tbatch(&w, keyed, 1, &(tbatch_opts_t){WEIR_CODEC_NONE, -1, -1, -1, 0, 0});
     tbatch(&w, keyless, 2, &(tbatch_opts_t){WEIR_CODEC_NONE, -1, -1, -1, 0, 0});
-    assert_int_equal(weir_plog_append(fx->log, w.data, w.len, 0, &res),
-                     WEIR_KERR_INVALID_RECORD);
+    assert_int_equal(weir_plog_append(fx->log, w.data, w.len, 0, &res), WEIR_KERR_INVALID_RECORD);
     weir_wbuf_free(&w);
     assert_int_equal(weir_plog_end_offset(fx->log), 0);
     /* Records whose compressed section does not decode are corrupt. */
     weir_wbuf_init(&w, 256);
     tbatch(&w, keyed, 1, &(tbatch_opts_t){WEIR_CODEC_NONE, -1, -1, -1, 0, 0});
     weir_put_be16(w.data + WEIR_BATCH_OFF_ATTRIBUTES, WEIR_CODEC_GZIP);
-    weir_put_be32(w.data + WEIR_BATCH_OFF_CRC,
-                  weir_crc32c(0, w.data + WEIR_BATCH_OFF_ATTRIBUTES,
-                              w.len - WEIR_BATCH_OFF_ATTRIBUTES));
-    assert_int_equal(weir_plog_append(fx->log, w.data, w.len, 0, &res),
-                     WEIR_KERR_CORRUPT_MESSAGE);
+    weir_put_be32(w.data + WEIR_BATCH_OFF_CRC, weir_crc32c(0, w.data + WEIR_BATCH_OFF_ATTRIBUTES,
+                                                           w.len - WEIR_BATCH_OFF_ATTRIBUTES));
+    assert_int_equal(weir_plog_append(fx->log, w.data, w.len, 0, &res), WEIR_KERR_CORRUPT_MESSAGE);
     weir_wbuf_free(&w);
     fx_append(fx, keyed, 1, &(tbatch_opts_t){WEIR_CODEC_NONE, -1, -1, -1, 0, 0});
 
@@ -1282,6 +1278,66 @@ test_throttle(void **state)
     check_cleaned(fx, active_base(fx), false);
 }
 
+static void
+test_config_keys(void **state)
+{
+    weir_conf_t c;
+    weir_kvlist_t ov = {0};
+    weir_log_config_t lc;
+    const char *name;
+    char err[256], value[128];
+    bool is_default, sensitive;
+    bool seen_io = false;
+
+    (void)state;
+    weir_conf_defaults(&c);
+    assert_true(c.log_cleaner_enable);
+    assert_int_equal(c.log_cleaner_threads, 1);
+    assert_true(c.log_cleaner_io_max_bytes_per_second > 1e307);
+    assert_true(c.log_cleaner_min_cleanable_ratio == 0.5);
+    assert_int_equal(c.log_cleaner_delete_retention_ms, 86400000);
+    assert_int_equal(c.log_cleaner_backoff_ms, 15000);
+    assert_int_equal(c.log_cleaner_dedupe_buffer_size, 134217728);
+    assert_true(c.log_cleaner_max_compaction_lag_ms == INT64_MAX);
+
+    /* Doubles: a number in range, no hex, infinity or NaN. */
+    assert_int_equal(weir_conf_set(&c, "log.cleaner.min.cleanable.ratio", "0.25", err, sizeof(err)),
+                     0);
+    assert_true(c.log_cleaner_min_cleanable_ratio == 0.25);
+    assert_int_equal(weir_conf_set(&c, "log.cleaner.min.cleanable.ratio", "1.5", err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "must be a number between 0 and 1 (got \"1.5\")");
+    assert_int_equal(
+        weir_conf_set(&c, "log.cleaner.min.cleanable.ratio", "0x1p-2", err, sizeof(err)), -1);
+    assert_int_equal(
+        weir_conf_set(&c, "log.cleaner.io.max.bytes.per.second", "inf", err, sizeof(err)), -1);
+    assert_int_equal(
+        weir_conf_set(&c, "log.cleaner.io.max.bytes.per.second", "0", err, sizeof(err)), -1);
+    assert_int_equal(
+        weir_conf_set(&c, "log.cleaner.io.max.bytes.per.second", "5e7", err, sizeof(err)), 0);
+    assert_true(c.log_cleaner_io_max_bytes_per_second == 5e7);
+    assert_int_equal(weir_conf_check(&c, err, sizeof(err)), 0);
+    for (size_t i = 0;
+         weir_conf_describe(&c, i, &name, value, sizeof(value), &is_default, &sensitive); i++) {
+        if (strcmp(name, "log.cleaner.io.max.bytes.per.second") == 0) {
+            assert_string_equal(value, "50000000");
+            assert_false(is_default);
+            seen_io = true;
+        }
+        if (strcmp(name, "log.cleaner.min.cleanable.ratio") == 0)
+            assert_string_equal(value, "0.25");
+    }
+    assert_true(seen_io);
+
+    /* Topics take the broker's cleaner defaults unless they override them. */
+    weir_kvlist_set(&ov, "cleanup.policy", "compact");
+    weir_topic_config_resolve(&c, &ov, &lc);
+    assert_true(lc.compact && lc.no_delete);
+    assert_true(lc.min_cleanable_ratio == 0.25);
+    weir_kvlist_free(&ov);
+    weir_conf_free(&c);
+}
+
 /* ------------------------------------------------------------------------
  * Crash at each step, in a child process
  * ------------------------------------------------------------------------ */
@@ -1425,6 +1481,7 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_close_and_delete_during_cleaning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_every_step, setup, teardown),
+        cmocka_unit_test(test_config_keys),
     };
 
     if (argc == 5 && strcmp(argv[1], "--crash-child") == 0)
