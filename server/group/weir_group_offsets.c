@@ -473,6 +473,18 @@ weir_commit_check(weir_group_t *g, int32_t generation, weir_str_t member_id, wei
     }
 }
 
+/* Whether any partition is left to commit once the caller has refused
+ * some (unknown topics).  Kafka does not reach its coordinator at all when
+ * none is, so a group-less commit then creates no group. */
+static bool
+weir_commit_any(const weir_commit_part_t *parts, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (!parts[i].err)
+            return true;
+    return false;
+}
+
 void
 weir_coord_commit(weir_coord_t *co, weir_str_t group_id, int32_t generation, weir_str_t member_id,
                   weir_str_t instance_id, weir_commit_part_t *parts, int32_t n, weir_gwait_t *w)
@@ -494,12 +506,13 @@ weir_coord_commit(weir_coord_t *co, weir_str_t group_id, int32_t generation, wei
         err = WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
     } else {
         g = weir__group_get(co, group_id.ptr, (size_t)group_id.len);
-        if (!g && generation < 0)
+        if (!g && generation < 0 && weir_commit_any(parts, n))
             g = weir__group_create(co, group_id.ptr, (size_t)group_id.len);
-        if (!g)
-            err = WEIR_KERR_ILLEGAL_GENERATION; /* a commit from an old generation */
-        else
+        if (g)
             err = weir_commit_check(g, generation, member_id, instance_id);
+        else if (generation >= 0)
+            err = WEIR_KERR_ILLEGAL_GENERATION; /* a commit from an old generation */
+        /* else: nothing to commit, every partition keeps its error. */
     }
     for (int32_t i = 0; i < n; i++) {
         weir_commit_part_t *p = &parts[i];

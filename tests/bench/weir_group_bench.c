@@ -74,11 +74,11 @@ typedef struct gb_member_s {
     bool assigned; /* has its assignment of the current generation */
     int nparts;
     int32_t parts[GB_MAX_PARTS];
-    long commits;   /* completed by this member in the current phase */
-    double t_end;   /* when its last commit of the phase was answered */
-    int64_t last;   /* last offset committed */
-    int inflight;   /* asynchronous commits not answered */
-    char err[256];  /* first error */
+    long commits;  /* completed by this member in the current phase */
+    double t_end;  /* when its last commit of the phase was answered */
+    int64_t last;  /* last offset committed */
+    int inflight;  /* asynchronous commits not answered */
+    char err[256]; /* first error */
 } gb_member_t;
 
 typedef struct gb_s {
@@ -257,8 +257,8 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                 rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-static void
-member_error(gb_member_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void member_error(gb_member_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 member_error(gb_member_t *m, const char *fmt, ...)
@@ -827,22 +827,20 @@ run_commits(gb_t *b, double *sync1, double *async1, double *syncn, double *syncn
     *async1 = commit_phase(b, GB_COMMIT_ASYNC, 1, &ops);
     if (*async1 < 0)
         goto out;
-    printf("commits, 1 member, asynchronous (%d in flight): %.0f commits/s\n", o->window,
-           *async1);
+    printf("commits, 1 member, asynchronous (%d in flight): %.0f commits/s\n", o->window, *async1);
     fflush(stdout);
     stop_members(b);
 
     /* All members at once. */
     b->o = o;
     snprintf(group, sizeof(group), "weir-group-bench-%ld-cn", (long)getpid());
-    if (start_members(b, o->members, group, &t0) != 0 ||
-        wait_covered(b, t0, "commit group") < 0)
+    if (start_members(b, o->members, group, &t0) != 0 || wait_covered(b, t0, "commit group") < 0)
         goto out;
     *syncn = commit_phase(b, GB_COMMIT_SYNC, o->members, syncn_ops);
     if (*syncn < 0)
         goto out;
-    printf("commits, %d members at once, synchronous: %.0f commits/s, %.0f offsets/s\n",
-           o->members, *syncn, *syncn_ops);
+    printf("commits, %d members at once, synchronous: %.0f commits/s, %.0f offsets/s\n", o->members,
+           *syncn, *syncn_ops);
     fflush(stdout);
     rc = 0;
 out:
@@ -948,8 +946,8 @@ main(int argc, char **argv)
             return 1;
         }
         mcluster = rd_kafka_mock_cluster_new(mock_rk, 1);
-        if (!mcluster ||
-            rd_kafka_mock_topic_create(mcluster, b.topic, o.parts, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (!mcluster || rd_kafka_mock_topic_create(mcluster, b.topic, o.parts, 1) !=
+                             RD_KAFKA_RESP_ERR_NO_ERROR) {
             fail("mock cluster or topic failed");
             if (mcluster)
                 rd_kafka_mock_cluster_destroy(mcluster);

@@ -1180,6 +1180,50 @@ test_simple_commit(void **state)
     fx_free(f);
 }
 
+/* A group-less commit whose partitions the caller all refused (unknown
+ * topics) writes nothing and creates no group: in Kafka it never reaches
+ * the coordinator.  (It used to leave an empty group that ListGroups showed
+ * until the next retention check.) */
+static void
+test_commit_refused_creates_no_group(void **state)
+{
+    fx_t *f = fx_new();
+    weir_commit_part_t p[2];
+    tw_t w;
+
+    (void)state;
+    memset(p, 0, sizeof(p));
+    p[0].topic = S("gone");
+    p[0].err = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    p[1].topic = S("gone");
+    p[1].partition = 1;
+    p[1].err = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    tw_init(&w);
+    weir_coord_commit(f->co, S("phantom"), -1, S(""), WEIR_STR_NULL, p, 2, &w.w);
+    assert_int_equal(w.done, 1); /* nothing to write: answered at once */
+    assert_int_equal(p[0].err, WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(p[1].err, WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_null(weir_coord_group(f->co, S("phantom")));
+    assert_int_equal(weir_coord_pending_writes(f->co), 0);
+    /* No partitions at all: the same. */
+    tw_init(&w);
+    weir_coord_commit(f->co, S("phantom"), -1, S(""), WEIR_STR_NULL, p, 0, &w.w);
+    assert_int_equal(w.done, 1);
+    assert_null(weir_coord_group(f->co, S("phantom")));
+    /* One partition left to commit: the group is made. */
+    p[1].err = WEIR_KERR_NONE;
+    p[1].topic = S("t");
+    p[1].offset = 3;
+    tw_init(&w);
+    weir_coord_commit(f->co, S("phantom"), -1, S(""), WEIR_STR_NULL, p, 2, &w.w);
+    run_until(f, &w.done, 2000);
+    assert_int_equal(p[0].err, WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(p[1].err, WEIR_KERR_NONE);
+    assert_non_null(weir_coord_group(f->co, S("phantom")));
+    assert_int_equal(committed(f, "phantom", "t", 1), 3);
+    fx_free(f);
+}
+
 static void
 test_commit_checks(void **state)
 {
@@ -1640,6 +1684,7 @@ main(void)
         cmocka_unit_test(test_max_size),
         cmocka_unit_test(test_stop_answers_parked),
         cmocka_unit_test(test_simple_commit),
+        cmocka_unit_test(test_commit_refused_creates_no_group),
         cmocka_unit_test(test_commit_checks),
         cmocka_unit_test(test_commit_batching),
         cmocka_unit_test(test_commit_write_failure),

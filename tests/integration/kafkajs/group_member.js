@@ -19,7 +19,8 @@ const sessionTimeout = parseInt(sessionArg, 10)
 const delay = parseInt(delayArg, 10)
 const log = fs.openSync(logPath, 'a')
 const hex = (b) => (b === null || b === undefined ? '-' : Buffer.from(b).toString('hex'))
-const line = (kind, text) => fs.writeSync(log, `${kind} ${(Date.now() / 1000).toFixed(6)} ${text}\n`)
+const stamp = () => (Date.now() / 1000).toFixed(6)
+const line = (kind, text) => fs.writeSync(log, `${kind} ${stamp()} ${text}\n`)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function main () {
