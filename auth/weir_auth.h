@@ -20,6 +20,7 @@ typedef enum weir_auth_method_e {
     WEIR_AUTH_NONE = 0,   /* not authenticated (User:ANONYMOUS) */
     WEIR_AUTH_SSL,        /* client certificate */
     WEIR_AUTH_SASL_PLAIN, /* SASL/PLAIN checked against LDAP */
+    WEIR_AUTH_HTTP_BASIC, /* HTTP Basic credentials checked against LDAP (server/http) */
 } weir_auth_method_t;
 
 /** A connection's identity: one user and the groups it belongs to. */

@@ -14,6 +14,7 @@
 #include "weir_common.h"
 #include "weir_conf.h"
 #include "weir_log.h"
+#include "weir_systemd.h"
 #include "weir_topic_config.h"
 
 static void
@@ -26,7 +27,8 @@ weir_usage(FILE *out)
             "\n"
             "  -c, --config FILE   read broker settings from a Kafka-style .properties file\n"
             "                      (without it: the embedded defaults, PLAINTEXT on\n"
-            "                      127.0.0.1:9092, data under ./var/data)\n"
+            "                      127.0.0.1:9092, HTTP (/metrics) on 127.0.0.1:8081,\n"
+            "                      data under ./var/data)\n"
             "      --help-config   list every configuration key with its default and meaning\n"
             "      --config-markdown  the same as a Markdown table (docs/CONFIGURATION.md)\n"
             "  -V, --version       print the version\n"
@@ -49,16 +51,27 @@ weir_on_sighup(uv_signal_t *sig, int signum)
     weir_broker_reload(&m->brk);
 }
 
+/* The broker has stopped: the signal handles go too, so the loop ends. */
+static void
+weir_on_stopped(void *arg)
+{
+    weir_main_t *m = arg;
+
+    uv_close((uv_handle_t *)&m->sig_term, NULL);
+    uv_close((uv_handle_t *)&m->sig_int, NULL);
+    uv_close((uv_handle_t *)&m->sig_hup, NULL);
+}
+
+/* SIGTERM/SIGINT: drain (requests in progress finish, bounded by
+ * weir.shutdown.timeout.ms), then stop; a second signal stops at once. */
 static void
 weir_on_signal(uv_signal_t *sig, int signum)
 {
     weir_main_t *m = sig->data;
 
     WEIR_LOG(WEIR_LOG_INFO, "signal", "signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    uv_close((uv_handle_t *)&m->sig_term, NULL);
-    uv_close((uv_handle_t *)&m->sig_int, NULL);
-    uv_close((uv_handle_t *)&m->sig_hup, NULL);
-    weir_broker_stop(&m->brk);
+    weir_systemd_stopping();
+    weir_broker_shutdown(&m->brk, weir_on_stopped, m);
 }
 
 int
@@ -96,6 +109,9 @@ main(int argc, char **argv)
     }
 
     weir_conf_defaults(&conf);
+    /* Started without a file (make run): /metrics on the loopback too. */
+    if (!config_path)
+        (void)weir_conf_set(&conf, "http.listeners", "http://127.0.0.1:8081", NULL, 0);
     if (config_path && weir_conf_load(&conf, config_path, errstr, sizeof(errstr)) != 0) {
         fprintf(stderr, "weir: %s\n", errstr);
         weir_conf_free(&conf);
@@ -120,6 +136,7 @@ main(int argc, char **argv)
     if (weir_broker_init(&m.brk, &loop, &conf, errstr, sizeof(errstr)) != 0 ||
         weir_broker_start(&m.brk, errstr, sizeof(errstr)) != 0) {
         WEIR_LOG(WEIR_LOG_ERROR, "start_failed", "error=\"%s\"", errstr);
+        weir_systemd_start_failed(errstr);
         weir_broker_stop(&m.brk);
         uv_run(&loop, UV_RUN_DEFAULT);
         weir_broker_free(&m.brk);
@@ -127,6 +144,7 @@ main(int argc, char **argv)
         weir_conf_free(&conf);
         return 1;
     }
+    m.brk.config_path = config_path; /* re-read on SIGHUP (weir.log.level) */
     uv_signal_init(&loop, &m.sig_term);
     uv_signal_init(&loop, &m.sig_int);
     uv_signal_init(&loop, &m.sig_hup);
@@ -136,6 +154,7 @@ main(int argc, char **argv)
     uv_signal_start(&m.sig_hup, weir_on_sighup, SIGHUP);
     WEIR_LOG(WEIR_LOG_INFO, "ready", "listeners=%zu topics=%zu", m.brk.nlisteners,
              m.brk.ntopics);
+    weir_systemd_ready(&m.brk);
 
     uv_run(&loop, UV_RUN_DEFAULT);
 

@@ -14,11 +14,16 @@
 #include <unistd.h>
 
 #include "group/weir_group.h"
+#include "weir_authz.h"
 #include "weir_cleaner.h"
 #include "weir_common.h"
+#include "weir_http.h"
 #include "weir_ldap.h"
 #include "weir_log.h"
+#include "weir_metrics.h"
 #include "weir_principal_map.h"
+#include "weir_registry.h"
+#include "weir_registry_http.h"
 #include "weir_tls.h"
 
 #define WEIR_CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
@@ -660,14 +665,32 @@ weir_broker_init(weir_broker_t *brk, uv_loop_t *loop, weir_conf_t *conf, char *e
                  strerror(-rc));
         return WEIR_ERR;
     }
-    /* One broker per data directory. */
+    /* One broker per data directory: the lock file holds the owner's pid. */
     path = weir_path(brk->log_dir, ".lock");
     brk->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (brk->lock_fd < 0 || flock(brk->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(errstr, errstr_size, "cannot lock %s: %s (is another weir using %s?)", path,
-                 strerror(errno), brk->log_dir);
+        int err = errno;
+        char owner[32] = "";
+
+        if (brk->lock_fd >= 0) {
+            ssize_t n = pread(brk->lock_fd, owner, sizeof(owner) - 1, 0);
+            owner[n > 0 ? n : 0] = '\0';
+            owner[strcspn(owner, "\r\n")] = '\0';
+        }
+        if (err == EWOULDBLOCK && owner[0])
+            snprintf(errstr, errstr_size, "cannot lock %s: data directory %s is in use by "
+                     "another weir (pid %s)", path, brk->log_dir, owner);
+        else
+            snprintf(errstr, errstr_size, "cannot lock %s: %s (is another weir using %s?)", path,
+                     strerror(err), brk->log_dir);
         free(path);
         return WEIR_ERR;
+    }
+    if (ftruncate(brk->lock_fd, 0) == 0) {
+        char pid[32];
+        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (pwrite(brk->lock_fd, pid, (size_t)n, 0) != n)
+            WEIR_LOG(WEIR_LOG_WARN, "lock_pid_not_written", "path=%s", path);
     }
     free(path);
     if (weir_broker_meta_properties(brk, errstr, errstr_size) != 0)
@@ -693,6 +716,9 @@ weir_broker_init(weir_broker_t *brk, uv_loop_t *loop, weir_conf_t *conf, char *e
         return WEIR_ERR;
     }
     if (ctx.rc != 0)
+        return WEIR_ERR;
+    /* The Schema Registry's subjects and schemas, from the same store. */
+    if (weir_registry_open(brk->store, &brk->registry, errstr, errstr_size) != 0)
         return WEIR_ERR;
     weir_broker_scan_log_dir(brk);
     path = weir_path(brk->log_dir, "weir.db");
@@ -764,6 +790,8 @@ fail:
     return WEIR_ERR;
 }
 
+static void weir_broker_drain_closed(uv_handle_t *h);
+
 static void
 weir_broker_housekeeping(uv_timer_t *timer)
 {
@@ -788,15 +816,15 @@ weir_broker_housekeeping(uv_timer_t *timer)
     }
     if (clean)
         weir_cleaner_round_end(brk->cleaner, now);
+    /* Idle and request timeouts, per protocol (Kafka: connections.max.idle.ms). */
     for (c = brk->conns; c; c = next) {
         next = c->next;
-        if (!c->cur && !c->out_head && mono - c->last_active_ms > brk->conf->connections_max_idle_ms)
-            weir_conn_close(c, "idle longer than connections.max.idle.ms");
+        weir_conn_tick(c, mono);
     }
 }
 
 /* The TLS settings of the configuration. */
-static void
+void
 weir_broker_tls_conf(const weir_conf_t *conf, weir_tls_conf_t *tc)
 {
     memset(tc, 0, sizeof(*tc));
@@ -848,7 +876,8 @@ weir_broker_security_init(weir_broker_t *brk, char *errstr, size_t errstr_size)
         weir_principal_refs_parse(conf->super_users, &brk->super_users, &brk->nsuper_users,
                                   errstr, errstr_size) != 0)
         return WEIR_ERR;
-    if (sasl) {
+    /* SASL/PLAIN and HTTP Basic passwords are checked against LDAP. */
+    if (sasl || (conf->http_auth && strcmp(conf->http_auth, "basic") == 0)) {
         weir_ldap_conf_t lc;
 
         memset(&lc, 0, sizeof(lc));
@@ -877,15 +906,50 @@ weir_broker_security_init(weir_broker_t *brk, char *errstr, size_t errstr_size)
     return 0;
 }
 
+/* SIGHUP: weir.log.level from the configuration file, if it still reads
+ * cleanly (other keys need a restart). */
+static void
+weir_broker_reload_log_level(weir_broker_t *brk)
+{
+    weir_conf_t fresh;
+    char err[1024];
+    int lvl;
+
+    if (!brk->config_path)
+        return;
+    weir_conf_defaults(&fresh);
+    if (weir_conf_load(&fresh, brk->config_path, err, sizeof(err)) != 0) {
+        WEIR_LOG(WEIR_LOG_ERROR, "config_reload_failed", "error=\"%s\" note=\"the previous "
+                 "weir.log.level stays\"", err);
+        weir_conf_free(&fresh);
+        return;
+    }
+    lvl = weir_log_level_parse(fresh.log_level);
+    if (lvl >= 0 && strcmp(fresh.log_level, brk->conf->log_level) != 0) {
+        weir_log_level = (weir_log_level_t)lvl;
+        WEIR_LOG(WEIR_LOG_INFO, "log_level_changed", "from=%s to=%s", brk->conf->log_level,
+                 fresh.log_level);
+        free(brk->conf->log_level);
+        brk->conf->log_level = weir_strdup(fresh.log_level);
+    }
+    weir_conf_free(&fresh);
+}
+
 void
 weir_broker_reload(weir_broker_t *brk)
 {
     weir_tls_conf_t tc;
     size_t ok = 0, failed = 0;
+    size_t nhttp = weir_http_server_nlisteners(brk->http);
 
+    if (brk->stopping || brk->draining)
+        return;
+    weir_broker_reload_log_level(brk);
     weir_broker_tls_conf(brk->conf, &tc);
-    for (size_t i = 0; i < brk->nlisteners; i++) {
-        weir_listener_t *l = &brk->listeners[i];
+    for (size_t i = 0; i < brk->nlisteners + nhttp; i++) {
+        weir_listener_t *l = i < brk->nlisteners
+                                 ? &brk->listeners[i]
+                                 : weir_http_server_listener(brk->http, i - brk->nlisteners);
         weir_ssl_ctx_t *ctx;
         char err[512];
 
@@ -905,8 +969,33 @@ weir_broker_reload(weir_broker_t *brk)
     }
     if (brk->ldap)
         weir_ldap_cache_clear(brk->ldap);
+    weir_authz_reload(brk->authz); /* tenants, ACLs, quota overrides from weir.db */
     WEIR_LOG(WEIR_LOG_INFO, "reloaded", "tls_listeners=%zu tls_failed=%zu "
              "ldap_cache=%s", ok, failed, brk->ldap ? "cleared" : "none");
+}
+
+/* Governance: the authorizer's snapshot, quotas and audit queue
+ * (governance/weir_authz.h), on its own connection to weir.db. */
+static int
+weir_broker_governance_init(weir_broker_t *brk, char *errstr, size_t errstr_size)
+{
+    const weir_conf_t *conf = brk->conf;
+    char *path = weir_path(brk->log_dir, "weir.db");
+    weir_authz_conf_t ac;
+    int rc;
+
+    memset(&ac, 0, sizeof(ac));
+    ac.loop = brk->loop;
+    ac.db_path = path;
+    ac.super_users = brk->super_users;
+    ac.nsuper_users = brk->nsuper_users;
+    ac.admin_group = conf->admin_group;
+    ac.allow_everyone = weir_conf_allow_everyone(conf);
+    ac.quota_samples = conf->quota_window_num;
+    ac.quota_window_ms = (int64_t)conf->quota_window_size_seconds * 1000;
+    rc = weir_authz_open(&ac, &brk->authz, errstr, errstr_size);
+    free(path);
+    return rc;
 }
 
 int
@@ -919,6 +1008,8 @@ weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
                              errstr_size) != 0)
         return WEIR_ERR;
     if (weir_broker_security_init(brk, errstr, errstr_size) != 0)
+        return WEIR_ERR;
+    if (weir_broker_governance_init(brk, errstr, errstr_size) != 0)
         return WEIR_ERR;
     if (brk->conf->advertised_listeners &&
         weir_listeners_parse(brk->conf->advertised_listeners, &adv, &nadv, errstr,
@@ -956,6 +1047,16 @@ weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
         free(adv[j].host);
     }
     free(adv);
+    /* HTTP listeners and their built-in routes (/metrics); the registry,
+     * admin API and REST proxy add theirs to brk->http. */
+    brk->http = weir_http_server_new(brk);
+    if (weir_metrics_http_register(brk->http, errstr, errstr_size) != 0)
+        return WEIR_ERR;
+    brk->registry_http = weir_registry_http_register(brk->http, brk->registry, brk->cluster_id,
+                                                     NULL, errstr, errstr_size);
+    if (!brk->registry_http || weir_http_server_listen(brk->http, errstr, errstr_size) != 0)
+        return WEIR_ERR;
+    brk->start_wall_ms = weir_wall_ms();
     brk->last_retention_ms = weir_wall_ms();
     {
         weir_cleaner_conf_t cc = {
@@ -990,9 +1091,15 @@ weir_broker_stop(weir_broker_t *brk)
     if (brk->stopping)
         return;
     brk->stopping = true;
+    brk->draining = false;
+    if (brk->drain_timer_open) {
+        brk->drain_timer_open = false;
+        uv_close((uv_handle_t *)&brk->drain_timer, weir_broker_drain_closed);
+    }
     WEIR_LOG(WEIR_LOG_INFO, "stopping", "connections=%zu topics=%zu", brk->nconns, brk->ntopics);
     for (size_t i = 0; i < brk->nlisteners; i++)
         weir_listener_close(&brk->listeners[i]);
+    weir_http_server_close(brk->http);
     while (brk->conns)
         weir_conn_close(brk->conns, "broker shutting down");
     /* Sign-on checks still running on the worker pool finish on their own;
@@ -1003,6 +1110,9 @@ weir_broker_stop(weir_broker_t *brk)
      * write has finished. */
     weir_coord_stop(brk->coord);
     brk->coord = NULL;
+    /* Queued audit rows are written; it frees itself after a running job. */
+    weir_authz_stop(brk->authz);
+    brk->authz = NULL;
     if (uv_is_active((uv_handle_t *)&brk->housekeeping) || brk->housekeeping.data)
         uv_close((uv_handle_t *)&brk->housekeeping, NULL);
     for (size_t i = 0; i < brk->ntopics; i++)
@@ -1012,6 +1122,8 @@ weir_broker_stop(weir_broker_t *brk)
     free(brk->topics);
     brk->topics = NULL;
     brk->ntopics = 0;
+    weir_registry_free(brk->registry); /* its statements are on the store's connection */
+    brk->registry = NULL;
     if (brk->store)
         weir_store_close(brk->store);
     brk->store = NULL;
@@ -1028,9 +1140,93 @@ weir_broker_stop(weir_broker_t *brk)
     WEIR_LOG(WEIR_LOG_INFO, "stopped", "log_dir=%s", brk->log_dir);
 }
 
+/* ------------------------------------------------------------------ */
+/* Graceful stop (SIGTERM)                                            */
+
+static void
+weir_broker_drain_closed(uv_handle_t *h)
+{
+    weir_broker_t *brk = h->data;
+    void (*cb)(void *) = brk->on_stopped;
+
+    brk->on_stopped = NULL;
+    if (cb)
+        cb(brk->on_stopped_arg);
+}
+
+static void
+weir_broker_drain_finish(weir_broker_t *brk, bool forced)
+{
+    WEIR_LOG(forced && brk->nconns ? WEIR_LOG_WARN : WEIR_LOG_INFO, "drained",
+             "connections_left=%zu elapsed_ms=%lld%s", brk->nconns,
+             (long long)(weir_mono_ms() - brk->drain_start_ms),
+             forced && brk->nconns ? " note=\"requests still in progress are abandoned\"" : "");
+    /* Closes the drain timer (its close callback runs on_stopped). */
+    weir_broker_stop(brk);
+}
+
+static void
+weir_broker_drain_check(uv_timer_t *t)
+{
+    weir_broker_t *brk = t->data;
+
+    if (brk->nconns == 0)
+        weir_broker_drain_finish(brk, false);
+    else if (weir_mono_ms() >= brk->drain_deadline_ms)
+        weir_broker_drain_finish(brk, true);
+}
+
+void
+weir_broker_shutdown(weir_broker_t *brk, void (*on_stopped)(void *arg), void *arg)
+{
+    weir_conn_t *c, *next;
+
+    if (brk->stopping)
+        return;
+    if (brk->draining) {
+        /* Asked again: stop now. */
+        weir_broker_drain_finish(brk, true);
+        return;
+    }
+    brk->draining = true;
+    brk->on_stopped = on_stopped;
+    brk->on_stopped_arg = arg;
+    brk->drain_start_ms = weir_mono_ms();
+    brk->drain_deadline_ms = brk->drain_start_ms + brk->conf->shutdown_timeout_ms;
+    WEIR_LOG(WEIR_LOG_INFO, "draining", "connections=%zu timeout_ms=%lld", brk->nconns,
+             (long long)brk->conf->shutdown_timeout_ms);
+    /* No new connections. */
+    for (size_t i = 0; i < brk->nlisteners; i++)
+        weir_listener_close(&brk->listeners[i]);
+    weir_http_server_close(brk->http);
+    /* No new requests: idle connections close now, the others once the
+     * request in service is answered and written. */
+    for (c = brk->conns; c; c = next) {
+        next = c->next;
+        weir_conn_drain(c, "broker shutting down");
+    }
+    /* Long-polling fetches answer now with what they have (next loop
+     * iteration), and parked JoinGroup/SyncGroup get NOT_COORDINATOR; the
+     * coordinator still writes the offsets it accepted. */
+    for (size_t i = 0; i < brk->ntopics; i++)
+        for (int32_t j = 0; j < brk->topics[i]->npartitions; j++)
+            if (brk->topics[i]->partitions[j])
+                weir_partition_wake_all(brk->topics[i]->partitions[j], -1);
+    weir_coord_stop(brk->coord);
+    brk->coord = NULL;
+    uv_timer_init(brk->loop, &brk->drain_timer);
+    brk->drain_timer.data = brk;
+    brk->drain_timer_open = true;
+    uv_timer_start(&brk->drain_timer, weir_broker_drain_check, 0, 20);
+}
+
 void
 weir_broker_free(weir_broker_t *brk)
 {
+    weir_http_server_free(brk->http);
+    brk->http = NULL;
+    weir_registry_http_free(brk->registry_http);
+    brk->registry_http = NULL;
     for (size_t i = 0; i < brk->nlisteners; i++) {
         free(brk->listeners[i].name);
         free(brk->listeners[i].host);

@@ -32,6 +32,8 @@ typedef struct weir_waiter_s {
 
 typedef struct weir_topic_s weir_topic_t;
 typedef struct weir_principal_map_s weir_principal_map_t;
+typedef struct weir_http_server_s weir_http_server_t;
+typedef struct weir_tls_conf_s weir_tls_conf_t;
 typedef struct weir_ldap_s weir_ldap_t;
 typedef struct weir_coord_s weir_coord_t;
 
@@ -49,6 +51,9 @@ struct weir_topic_s {
     weir_partition_t **partitions;
     weir_kvlist_t configs;    /* overrides only */
     weir_log_config_t lcfg;   /* effective settings */
+    /* Traffic for /metrics (server/metrics), loop thread only: record
+     * bytes and records appended by Produce and sent by Fetch. */
+    uint64_t bytes_in, bytes_out, records_in, records_out;
 };
 
 struct weir_broker_s {
@@ -62,6 +67,17 @@ struct weir_broker_s {
     bool recover;             /* last shutdown was not clean */
     bool stopping;
     bool opened;              /* init completed: stop may mark a clean shutdown */
+    /* Graceful stop (weir_broker_shutdown): requests in progress finish. */
+    bool draining;
+    bool drain_timer_open;
+    uv_timer_t drain_timer;
+    int64_t drain_deadline_ms;
+    int64_t drain_start_ms;
+    void (*on_stopped)(void *arg);
+    void *on_stopped_arg;
+    const char *config_path;  /* the -c file, re-read on SIGHUP (NULL: embedded defaults) */
+    int64_t start_wall_ms;    /* when the broker started (weir_start_time_seconds) */
+    weir_http_server_t *http; /* HTTP listeners and routes (server/http) */
 
     weir_listener_t *listeners;
     size_t nlisteners;
@@ -81,6 +97,9 @@ struct weir_broker_s {
     size_t ntopics, topics_cap;
 
     weir_coord_t *coord;      /* consumer groups and offsets (group/weir_group.h) */
+    struct weir_authz_s *authz; /* ACLs, tenants, quotas, audit (governance/weir_authz.h) */
+    struct weir_registry_s *registry;           /* Schema Registry (registry/weir_registry.h) */
+    struct weir_registry_http_s *registry_http; /* its REST routes on http */
 
     uv_timer_t housekeeping;
     int64_t last_retention_ms;
@@ -98,12 +117,21 @@ int weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size);
 /* Graceful stop: stop accepting, close connections, flush and close logs,
  * mark the shutdown clean.  The loop then runs to completion. */
 void weir_broker_stop(weir_broker_t *brk);
+/* SIGTERM: stops accepting connections and taking requests, answers waiting
+ * fetches and group joins at once, lets the requests in progress finish for
+ * at most weir.shutdown.timeout.ms, then weir_broker_stop().  on_stopped
+ * (may be NULL) runs after that.  Called again while draining, it stops at
+ * once. */
+void weir_broker_shutdown(weir_broker_t *brk, void (*on_stopped)(void *arg), void *arg);
 /* Frees what remains after the loop has finished. */
 void weir_broker_free(weir_broker_t *brk);
 /* SIGHUP: re-reads the TLS certificates, keys and trust stores into new
  * contexts for new connections (open ones keep theirs; on an error the old
- * context stays) and empties the LDAP sign-on cache. */
+ * context stays), empties the LDAP sign-on cache, and applies weir.log.level
+ * from the configuration file (brk->config_path) when it reads cleanly. */
 void weir_broker_reload(weir_broker_t *brk);
+/* The TLS settings (ssl.*) of a configuration, for server contexts. */
+void weir_broker_tls_conf(const weir_conf_t *conf, weir_tls_conf_t *tc);
 
 void weir_broker_conn_add(weir_broker_t *brk, weir_conn_t *conn);
 void weir_broker_conn_remove(weir_broker_t *brk, weir_conn_t *conn);

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
@@ -42,6 +43,13 @@ static void weir_conn_process(weir_conn_t *conn);
 static void weir_conn_flush(weir_conn_t *conn);
 static void weir_conn_tls_drain(weir_conn_t *conn);
 static void weir_conn_close_level(weir_conn_t *conn, int level, const char *reason);
+static void weir_conn_on_eof(weir_conn_t *conn);
+
+const weir_conn_proto_t *
+weir_conn_proto(const weir_conn_t *conn)
+{
+    return conn->lst->proto ? conn->lst->proto : &weir_conn_kafka_proto;
+}
 
 /* ------------------------------------------------------------------ */
 /* Listener                                                           */
@@ -72,6 +80,7 @@ weir_listener_on_accept(uv_poll_t *poll, int status, int events)
             return;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        lst->accepted++;
         conn = weir_calloc(1, sizeof(*conn));
         conn->fd = fd;
         conn->lst = lst;
@@ -98,6 +107,8 @@ weir_listener_on_accept(uv_poll_t *poll, int status, int events)
         }
         conn->poll.data = conn;
         conn->poll_events = UV_READABLE;
+        if (weir_conn_proto(conn)->on_open)
+            weir_conn_proto(conn)->on_open(conn);
         uv_poll_start(&conn->poll, conn->poll_events, weir_conn_on_io);
         weir_broker_conn_add(brk, conn);
         WEIR_LOG(WEIR_LOG_DEBUG, "connection_accepted", "conn=%llu listener=%s peer=%s",
@@ -193,20 +204,17 @@ weir_conn_set_events(weir_conn_t *conn, int events)
 }
 
 /* Whether the connection should take more input now.  Reading stops while
- * a request is deferred and a whole frame is waiting, while too much output
- * is queued (the client is not reading), and once the connection is due to
- * close. */
+ * a request is deferred and the protocol has buffered enough (Kafka: a
+ * whole frame), while too much output is queued (the client is not
+ * reading), after the peer's end of input, and once the connection is due
+ * to close. */
 static bool
 weir_conn_want_read(const weir_conn_t *conn)
 {
-    if (conn->closing || conn->close_pending || conn->out_bytes >= WEIR_CONN_OUT_HIGH)
+    if (conn->closing || conn->close_pending || conn->peer_eof || conn->muted ||
+        conn->out_bytes >= WEIR_CONN_OUT_HIGH)
         return false;
-    if (conn->cur && conn->rlen >= 4) {
-        size_t size = weir_be32(conn->rbuf);
-        if (conn->rlen >= size + 4)
-            return false;
-    }
-    return true;
+    return !weir_conn_proto(conn)->input_full(conn);
 }
 
 static void
@@ -222,11 +230,19 @@ weir_conn_update_events(weir_conn_t *conn)
 }
 
 static void
+weir_conn_on_mute_timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void
 weir_conn_on_closed(uv_handle_t *h)
 {
     weir_conn_t *conn = h->data;
     weir_msg_t *m, *n;
 
+    if (weir_conn_proto(conn)->on_free)
+        weir_conn_proto(conn)->on_free(conn);
     close(conn->fd);
     for (m = conn->out_head; m; m = n) {
         n = m->next;
@@ -234,6 +250,11 @@ weir_conn_on_closed(uv_handle_t *h)
     }
     weir_tls_free(conn->tls);
     weir_principal_clear(&conn->principal);
+    weir_authz_session_free(conn->authz);
+    if (conn->mute_timer) {
+        uv_timer_stop(conn->mute_timer);
+        uv_close((uv_handle_t *)conn->mute_timer, weir_conn_on_mute_timer_closed);
+    }
     free(conn->close_reason);
     if (conn->rbuf) {
         /* The buffer may have held a SASL token. */
@@ -270,17 +291,7 @@ weir_conn_close_level(weir_conn_t *conn, int level, const char *reason)
     WEIR_LOG((weir_log_level_t)level, "connection_closed",
              "conn=%llu listener=%s peer=%s reason=\"%s\"", (unsigned long long)conn->id,
              conn->lst->name, conn->peer, reason ? reason : "client closed");
-    if (conn->cur) {
-        weir_req_t *req = conn->cur;
-        conn->cur = NULL;
-        req->conn = NULL;
-        if (req->cancel) {
-            req->cancel(req);
-            weir_req_free(req);
-        }
-        /* Without a cancel hook the request stays orphaned: whoever holds
-         * it frees it when its operation completes. */
-    }
+    weir_conn_proto(conn)->on_close(conn);
     weir_broker_conn_remove(conn->brk, conn);
     uv_close((uv_handle_t *)&conn->poll, weir_conn_on_closed);
 }
@@ -307,15 +318,38 @@ weir_conn_close_after_write(weir_conn_t *conn, const char *reason, bool quiet)
     weir_conn_update_events(conn);
 }
 
-/* Closes a connection whose last response has gone out. */
+void
+weir_conn_drain(weir_conn_t *conn, const char *reason)
+{
+    if (conn->closing)
+        return;
+    if (!conn->close_pending) {
+        conn->close_pending = true;
+        conn->close_quiet = true;
+        conn->close_reason = weir_strdup(reason);
+    }
+    weir_conn_update_events(conn);
+    /* An idle connection closes now; a busy one once its request is
+     * answered and the answer written (weir_conn_close_if_done). */
+    if (!conn->in_process)
+        weir_conn_flush(conn);
+}
+
+/* Closes a connection whose last response has gone out: after
+ * weir_conn_close_after_write() / weir_conn_drain(), or after the peer's
+ * end of input on an eof_drains protocol, once no request is in service. */
 static void
 weir_conn_close_if_done(weir_conn_t *conn)
 {
-    if (!conn->close_pending || conn->closing || conn->out_head ||
-        (conn->tls && weir_tls_out_total(conn->tls) > 0))
+    if ((!conn->close_pending && !conn->peer_eof) || conn->closing || conn->out_head ||
+        (conn->tls && weir_tls_out_total(conn->tls) > 0) || weir_conn_proto(conn)->busy(conn))
         return;
     if (conn->tls)
         weir_conn_tls_goodbye(conn);
+    if (!conn->close_pending) {
+        weir_conn_close_level(conn, WEIR_LOG_DEBUG, NULL);
+        return;
+    }
     weir_conn_close_level(conn, conn->close_quiet ? WEIR_LOG_DEBUG : WEIR_LOG_INFO,
                           conn->close_reason);
 }
@@ -338,17 +372,70 @@ weir_conn_send(weir_conn_t *conn, weir_msg_t *msg)
         weir_conn_flush(conn);
 }
 
-void
-weir_conn_request_done(weir_conn_t *conn)
+/* Processes buffered input and writes the answers, again while that
+ * consumes input and the socket takes all the output: a protocol that
+ * pauses parsing on queued output (HTTP) continues once it is written,
+ * which no socket event would announce when the socket took it at once. */
+static void
+weir_conn_pump(weir_conn_t *conn)
 {
-    conn->cur = NULL;
-    if (!conn->in_process) {
-        weir_conn_process(conn);
+    while (!conn->in_process && !conn->closing) {
+        size_t before = conn->rlen;
+
+        weir_conn_proto(conn)->process(conn);
         if (conn->tls && !conn->closing)
             weir_conn_tls_drain(conn);
         if (!conn->closing)
             weir_conn_flush(conn);
+        if (conn->closing || conn->rlen == 0 || conn->rlen == before || conn->out_head ||
+            weir_conn_proto(conn)->busy(conn))
+            break;
     }
+}
+
+void
+weir_conn_resume(weir_conn_t *conn)
+{
+    weir_conn_pump(conn);
+}
+
+void
+weir_conn_request_done(weir_conn_t *conn)
+{
+    conn->cur = NULL;
+    weir_conn_resume(conn);
+}
+
+static void
+weir_conn_on_unmute(uv_timer_t *t)
+{
+    weir_conn_t *conn = t->data;
+
+    conn->muted = false;
+    if (conn->closing)
+        return;
+    weir_conn_resume(conn);
+    if (!conn->closing)
+        weir_conn_update_events(conn);
+}
+
+void
+weir_conn_mute(weir_conn_t *conn, int32_t ms)
+{
+    if (conn->closing || ms <= 0)
+        return;
+    if (!conn->mute_timer) {
+        conn->mute_timer = weir_malloc(sizeof(*conn->mute_timer));
+        uv_timer_init(conn->brk->loop, conn->mute_timer);
+        conn->mute_timer->data = conn;
+    }
+    /* A longer throttle replaces a shorter one still running. */
+    if (conn->muted && uv_timer_get_due_in(conn->mute_timer) >= (uint64_t)ms)
+        return;
+    conn->muted = true;
+    uv_timer_start(conn->mute_timer, weir_conn_on_unmute, (uint64_t)ms, 0);
+    if (!conn->in_process)
+        weir_conn_update_events(conn);
 }
 
 /* Advances the output queue over n bytes that went out (or into TLS),
@@ -588,7 +675,12 @@ weir_conn_rbuf_prepare(weir_conn_t *conn)
 {
     size_t want = WEIR_CONN_RBUF_MIN;
 
-    if (conn->rlen >= 4) {
+    if (conn->lst->proto && conn->lst->proto != &weir_conn_kafka_proto) {
+        /* Other protocols consume input as they parse it and bound what
+         * they buffer with input_full: grow by doubling when full. */
+        if (conn->rlen == conn->rcap && conn->rcap > 0)
+            want = conn->rcap * 2;
+    } else if (conn->rlen >= 4) {
         uint32_t size = weir_be32(conn->rbuf);
         if (size <= (uint32_t)conn->brk->conf->socket_request_max_bytes &&
             conn->rlen == conn->rcap)
@@ -597,8 +689,8 @@ weir_conn_rbuf_prepare(weir_conn_t *conn)
     weir_conn_rbuf_reserve(conn, WEIR_MAX(want, conn->rlen + 1));
 }
 
-/* Handles the complete frames in the input buffer while no request is
- * outstanding. */
+/* Kafka: handles the complete frames in the input buffer while no request
+ * is outstanding. */
 static void
 weir_conn_process(weir_conn_t *conn)
 {
@@ -606,7 +698,8 @@ weir_conn_process(weir_conn_t *conn)
     int32_t max = conn->brk->conf->socket_request_max_bytes;
 
     conn->in_process = true;
-    while (!conn->closing && !conn->close_pending && !conn->cur && conn->rlen - pos >= 4) {
+    while (!conn->closing && !conn->close_pending && !conn->cur && !conn->muted &&
+           conn->rlen - pos >= 4) {
         uint32_t size = weir_be32(conn->rbuf + pos);
         bool raw = conn->sasl_state == WEIR_SASL_RAW;
         bool secret = raw || conn->sasl_state == WEIR_SASL_AUTHENTICATE;
@@ -673,7 +766,7 @@ weir_conn_on_readable_plain(weir_conn_t *conn)
         weir_conn_rbuf_prepare(conn);
         n = read(conn->fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen);
         if (n == 0) {
-            weir_conn_close(conn, NULL);
+            weir_conn_on_eof(conn);
             return;
         }
         if (n < 0) {
@@ -685,8 +778,8 @@ weir_conn_on_readable_plain(weir_conn_t *conn)
         }
         conn->rlen += (size_t)n;
         conn->last_active_ms = weir_mono_ms();
-        weir_conn_process(conn);
-        if (conn->cur || !weir_conn_want_read(conn))
+        weir_conn_proto(conn)->process(conn);
+        if (weir_conn_proto(conn)->busy(conn) || !weir_conn_want_read(conn))
             break;
     }
 }
@@ -705,6 +798,7 @@ weir_conn_tls_established(weir_conn_t *conn)
                      "ssl.principal.mapping.rules rule applies\"",
                      (unsigned long long)conn->id, conn->lst->name, conn->peer, subject);
             free(subject);
+            conn->lst->auth_failures++;
             weir_conn_close_level(conn, WEIR_LOG_DEBUG, "certificate subject not mapped");
             return;
         }
@@ -776,7 +870,7 @@ weir_conn_tls_drain(weir_conn_t *conn)
             break;
         }
         conn->rlen += (size_t)n;
-        weir_conn_process(conn);
+        weir_conn_proto(conn)->process(conn);
     }
 out:
     conn->in_drain = false;
@@ -793,7 +887,7 @@ weir_conn_on_readable_tls(weir_conn_t *conn)
         if (space > 0) {
             ssize_t n = read(conn->fd, p, space);
             if (n == 0) {
-                weir_conn_close(conn, NULL);
+                weir_conn_on_eof(conn);
                 return;
             }
             if (n < 0) {
@@ -844,6 +938,11 @@ weir_conn_on_io(uv_poll_t *poll, int status, int events)
     }
     if (!conn->closing)
         weir_conn_flush(conn);
+    /* A protocol that paused on queued output (HTTP) resumes on buffered
+     * requests once output drains: no socket event would announce them. */
+    if (!conn->closing && conn->rlen > 0 && !conn->out_head && conn->lst->proto &&
+        conn->lst->proto != &weir_conn_kafka_proto && !weir_conn_proto(conn)->busy(conn))
+        weir_conn_pump(conn);
     /* Output drained below the high mark may let buffered TLS input in,
      * which no socket event would announce. */
     if (conn->tls && !conn->closing && weir_conn_want_read(conn) &&
@@ -853,3 +952,84 @@ weir_conn_on_io(uv_poll_t *poll, int status, int events)
             weir_conn_flush(conn);
     }
 }
+
+/* The peer sent its end of input (or the connection reset before it). */
+static void
+weir_conn_on_eof(weir_conn_t *conn)
+{
+    /* A client that goes away while its request is in service has given
+     * up on it (as nginx reads it): cancel.  Kafka always closes. */
+    if (!weir_conn_proto(conn)->eof_drains || weir_conn_proto(conn)->busy(conn)) {
+        weir_conn_close(conn, NULL);
+        return;
+    }
+    /* A half close after whole requests: answer them, then close once that
+     * is written (the flush at the end of this I/O callback). */
+    conn->peer_eof = true;
+    weir_conn_update_events(conn);
+}
+
+void
+weir_conn_tick(weir_conn_t *conn, int64_t now_ms)
+{
+    if (!conn->closing && weir_conn_proto(conn)->tick)
+        weir_conn_proto(conn)->tick(conn, now_ms);
+}
+
+/* ------------------------------------------------------------------ */
+/* Kafka's framing                                                    */
+
+/* A deferred request with a whole next frame buffered: read no more. */
+static bool
+weir_kafka_input_full(const weir_conn_t *conn)
+{
+    if (conn->cur && conn->rlen >= 4) {
+        size_t size = weir_be32(conn->rbuf);
+        if (conn->rlen >= size + 4)
+            return true;
+    }
+    return false;
+}
+
+static bool
+weir_kafka_busy(const weir_conn_t *conn)
+{
+    return conn->cur != NULL;
+}
+
+static void
+weir_kafka_on_close(weir_conn_t *conn)
+{
+    if (conn->cur) {
+        weir_req_t *req = conn->cur;
+        conn->cur = NULL;
+        req->conn = NULL;
+        if (req->cancel) {
+            req->cancel(req);
+            weir_req_free(req);
+        }
+        /* Without a cancel hook the request stays orphaned: whoever holds
+         * it frees it when its operation completes. */
+    }
+}
+
+/* connections.max.idle.ms (-1: never). */
+static void
+weir_kafka_tick(weir_conn_t *conn, int64_t now_ms)
+{
+    int64_t max = conn->brk->conf->connections_max_idle_ms;
+
+    if (max >= 0 && !conn->cur && !conn->out_head && now_ms - conn->last_active_ms > max)
+        weir_conn_close(conn, "idle longer than connections.max.idle.ms");
+}
+
+const weir_conn_proto_t weir_conn_kafka_proto = {
+    .name = "kafka",
+    .on_open = NULL,
+    .process = weir_conn_process,
+    .input_full = weir_kafka_input_full,
+    .busy = weir_kafka_busy,
+    .on_close = weir_kafka_on_close,
+    .tick = weir_kafka_tick,
+    .eof_drains = false,
+};

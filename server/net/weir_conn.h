@@ -19,6 +19,11 @@
  * SaslHandshake and SaslAuthenticate are served until the sign-on succeeds
  * (weir_api_sasl.c); after SaslHandshake v0 the next frame is a raw SASL
  * token rather than a Kafka request.
+ *
+ * The framing above the socket is per listener (weir_conn_proto_t): Kafka's
+ * size-prefixed frames by default, HTTP/1.1 on the HTTP listeners
+ * (server/http).  Accepting, TLS, the output queue, backpressure and
+ * closing are shared.
  */
 #ifndef WEIR_CONN_H
 #define WEIR_CONN_H
@@ -46,6 +51,42 @@ typedef enum weir_sasl_state_e {
     WEIR_SASL_FAILED,       /* failed: the connection is closing */
 } weir_sasl_state_t;
 
+typedef struct weir_conn_s weir_conn_t;
+
+/**
+ * The protocol spoken on a listener's connections: how buffered input
+ * becomes requests.  Every hook runs on the loop thread.
+ */
+typedef struct weir_conn_proto_s {
+    const char *name;                 /* "kafka", "http" (logs) */
+    /** A connection was accepted (set up conn->proto_state). */
+    void (*on_open)(weir_conn_t *conn);
+    /** Input was added to conn->rbuf/rlen: handle the complete requests
+     *  while none is in service, consuming what was handled. */
+    void (*process)(weir_conn_t *conn);
+    /** True while enough input is buffered that reading should pause. */
+    bool (*input_full)(const weir_conn_t *conn);
+    /** True while a request is in service (answered later). */
+    bool (*busy)(const weir_conn_t *conn);
+    /** The connection is closing: cancel the request in service. */
+    void (*on_close)(weir_conn_t *conn);
+    /** The connection's memory is about to be freed (libuv's close
+     *  callback, outside any other hook): free conn->proto_state. */
+    void (*on_free)(weir_conn_t *conn);
+    /** Housekeeping (about once a second; now: monotonic ms): idle and
+     *  request timeouts. */
+    void (*tick)(weir_conn_t *conn, int64_t now_ms);
+    /** End of input from the peer while no request is in service (a half
+     *  close after whole requests) lets the requests already received be
+     *  answered before the connection closes (HTTP); otherwise, and always
+     *  while a request is in service (the client gave up), it closes at
+     *  once. */
+    bool eof_drains;
+} weir_conn_proto_t;
+
+/** Kafka's framing (the default of a listener whose proto is NULL). */
+extern const weir_conn_proto_t weir_conn_kafka_proto;
+
 typedef struct weir_listener_s {
     uv_poll_t poll;
     int fd;
@@ -58,9 +99,14 @@ typedef struct weir_listener_s {
     bool closed;
     int security;             /* weir_secproto_t */
     weir_ssl_ctx_t *ssl_ctx;  /* SSL, SASL_SSL: context for new connections */
+    const weir_conn_proto_t *proto; /* NULL: Kafka */
+    void *proto_arg;          /* the protocol's server object (HTTP: weir_http_server_t) */
+    /* Counters for /metrics (loop thread). */
+    uint64_t accepted;        /* connections accepted */
+    uint64_t auth_failures;   /* failed sign-ons (SASL, HTTP Basic, unmapped certificates) */
 } weir_listener_t;
 
-typedef struct weir_conn_s {
+struct weir_conn_s {
     uv_poll_t poll;
     int fd;
     uint64_t id;
@@ -93,9 +139,18 @@ typedef struct weir_conn_s {
     bool close_pending;       /* close once the queued output is written */
     bool close_quiet;         /* ... and log that close at debug level */
     char *close_reason;
+    bool peer_eof;            /* the peer half-closed (eof_drains protocols) */
+
+    void *proto_state;        /* the protocol's per-connection state (HTTP) */
+
+    /* Governance (governance/weir_authz.h): the authorization session, and
+     * quota throttling - while muted nothing more is read or processed. */
+    struct weir_authz_session_s *authz;
+    bool muted;
+    uv_timer_t *mute_timer;
 
     struct weir_conn_s *prev, *next; /* broker's connection list */
-} weir_conn_t;
+};
 
 /* Binds and listens; returns 0 or -errno with errstr set. */
 int weir_listener_open(weir_broker_t *brk, weir_listener_t *lst, char *errstr, size_t errstr_size);
@@ -107,11 +162,26 @@ void weir_conn_send(weir_conn_t *conn, weir_msg_t *msg);
 /* The current request is finished (answered or needs no answer): process
  * the next buffered frame, if any. */
 void weir_conn_request_done(weir_conn_t *conn);
+/* The protocol layer finished the request in service: handle further
+ * buffered input and write what is queued (unless called from inside the
+ * protocol's process hook, which the caller then finishes). */
+void weir_conn_resume(weir_conn_t *conn);
 /* Closes the connection (idempotent); deferred requests are cancelled. */
 void weir_conn_close(weir_conn_t *conn, const char *reason);
 /* Stops reading and processing, closes the connection once the queued
  * output has been written (e.g. after a SaslAuthenticate failure).  quiet
  * logs the close at debug level (failures already reported once). */
 void weir_conn_close_after_write(weir_conn_t *conn, const char *reason, bool quiet);
+/* Graceful shutdown: nothing more is read or started; the request in
+ * service (if any) is finished, its response written, then the connection
+ * closes.  An idle connection closes now. */
+void weir_conn_drain(weir_conn_t *conn, const char *reason);
+/* Quota throttling: reads and processes nothing more for ms milliseconds
+ * (queued responses still go out), as Kafka mutes a throttled channel. */
+void weir_conn_mute(weir_conn_t *conn, int32_t ms);
+/* Housekeeping (about once a second): idle timeouts of the protocol. */
+void weir_conn_tick(weir_conn_t *conn, int64_t now_ms);
+/* The protocol of a connection's listener. */
+const weir_conn_proto_t *weir_conn_proto(const weir_conn_t *conn);
 
 #endif

@@ -15,6 +15,16 @@ weir_msg_new(size_t hint)
     return msg;
 }
 
+weir_msg_t *
+weir_msg_new_raw(size_t hint)
+{
+    weir_msg_t *msg = weir_calloc(1, sizeof(*msg));
+
+    weir_wbuf_init(&msg->buf, hint < 256 ? 256 : hint);
+    msg->raw = true;
+    return msg;
+}
+
 static weir_piece_t *
 weir_msg_piece_add(weir_msg_t *msg)
 {
@@ -62,7 +72,8 @@ void
 weir_msg_finish(weir_msg_t *msg)
 {
     weir_msg_cut(msg);
-    weir_put_be32(msg->buf.data, (uint32_t)(msg->total - 4));
+    if (!msg->raw)
+        weir_put_be32(msg->buf.data, (uint32_t)(msg->total - 4));
 }
 
 void

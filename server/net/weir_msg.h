@@ -27,6 +27,7 @@ typedef struct weir_msg_s {
     size_t npieces, cap;
     size_t cut;              /* start of the memory run not yet cut into a piece */
     size_t total;            /* bytes on the wire once finished */
+    bool raw;                /* no Size prefix (HTTP): finish patches nothing */
     /* Send progress, owned by the connection. */
     size_t piece_idx;
     size_t piece_done;
@@ -35,9 +36,11 @@ typedef struct weir_msg_s {
 
 /* A message whose first 4 bytes are a Size placeholder patched by finish. */
 weir_msg_t *weir_msg_new(size_t hint);
+/* A message of plain bytes without a Size prefix (HTTP responses). */
+weir_msg_t *weir_msg_new_raw(size_t hint);
 /* Appends a file range (takes ownership of the slice reference). */
 void weir_msg_add_slice(weir_msg_t *msg, weir_slice_t *slice);
-/* Closes the last memory run and patches Size (total - 4). */
+/* Closes the last memory run and patches Size (total - 4) unless raw. */
 void weir_msg_finish(weir_msg_t *msg);
 void weir_msg_free(weir_msg_t *msg);
 

@@ -9,6 +9,7 @@
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
+#include "weir_metrics.h"
 
 /*
  * Advertised ranges follow ../shared/kafka-protocol.md: every minimum is 0
@@ -29,6 +30,10 @@ static const weir_api_desc_t weir_api_table[WEIR_API__COUNT] = {
     [WEIR_API_CreateTopics] = {"CreateTopics", 0, 4, 5, weir_api_CreateTopics},
     [WEIR_API_DeleteTopics] = {"DeleteTopics", 0, 3, 4, weir_api_DeleteTopics},
     [WEIR_API_DescribeConfigs] = {"DescribeConfigs", 0, 2, 4, weir_api_DescribeConfigs},
+    /* ACLs (governance): v2 is the first flexible version, not served. */
+    [WEIR_API_DescribeAcls] = {"DescribeAcls", 0, 1, 2, weir_api_DescribeAcls},
+    [WEIR_API_CreateAcls] = {"CreateAcls", 0, 1, 2, weir_api_CreateAcls},
+    [WEIR_API_DeleteAcls] = {"DeleteAcls", 0, 1, 2, weir_api_DeleteAcls},
     [WEIR_API_AlterConfigs] = {"AlterConfigs", 0, 1, 2, weir_api_AlterConfigs},
     [WEIR_API_CreatePartitions] = {"CreatePartitions", 0, 1, 2, weir_api_CreatePartitions},
     [WEIR_API_IncrementalAlterConfigs] = {"IncrementalAlterConfigs", 0, 1, 1,
@@ -83,6 +88,7 @@ weir_req_complete(weir_req_t *req)
 {
     weir_conn_t *conn = req->conn;
 
+    weir_metrics_request_done(req->ApiKey, weir_mono_us() - req->recv_us);
     weir_req_free(req);
     if (conn)
         weir_conn_request_done(conn);

@@ -6,14 +6,19 @@
  * partitions it reads: an append that may satisfy it schedules the answer
  * for the next loop iteration (no polling, no re-entrancy into the append
  * path).  Only this connection waits; others are unaffected.  Fetch sessions
- * (KIP-227) are not kept: session id 0 answers every full fetch.
+ * (KIP-227) are not kept: session id 0 answers every full fetch.  Each
+ * topic needs READ (TOPIC_AUTHORIZATION_FAILED otherwise); a response over
+ * the principal's fetch quota goes out empty with the throttle time, and
+ * the connection is muted for it (Kafka's behaviour).
  */
 #include <stdio.h>
 
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
+#include "weir_metrics.h"
 
 typedef struct weir_fetch_s weir_fetch_t;
 
@@ -43,6 +48,7 @@ struct weir_fetch_s {
     int32_t min_bytes;
     int32_t max_bytes;
     weir_kerr_t err;      /* top-level ErrorCode (v7+) */
+    bool *denied;         /* per topic: READ not granted (governance) */
     int64_t arrived;      /* bytes appended while waiting */
     bool waiting;
     uv_timer_t timer;
@@ -56,6 +62,7 @@ weir_fetch_free(weir_fetch_t *f)
     free(f->topics);
     free(f->topic_nparts);
     free(f->parts);
+    free(f->denied);
     free(f);
 }
 
@@ -84,6 +91,11 @@ weir_fetch_collect(weir_fetch_t *f, bool *any_error)
         p->log_start_offset = -1;
         if (f->err) {
             p->err = f->err;
+            continue;
+        }
+        if (f->denied && f->denied[p->topic_idx]) {
+            p->err = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+            *any_error = true;
             continue;
         }
         if (!part) {
@@ -117,13 +129,27 @@ weir_fetch_respond(weir_fetch_t *f)
     int16_t v = req->ApiVersion;
     weir_msg_t *resp = weir_resp_new(req, 128 + (size_t)f->nparts * 64);
     weir_wbuf_t *w = &resp->buf;
-    int32_t k = 0;
+    int32_t k = 0, throttle_ms;
+    int64_t bytes = 0;
 
+    /* Fetch quota: over it, Kafka answers with no data at all and the
+     * throttle time (the bytes are not counted then). */
+    for (int32_t i = 0; i < f->nparts; i++)
+        bytes += (int64_t)f->parts[i].slice.len;
+    throttle_ms = weir_req_quota_fetch(req, bytes);
     if (v >= 1)
-        weir_wr_i32(w, 0); /* ThrottleTimeMs */
+        weir_wr_i32(w, throttle_ms); /* ThrottleTimeMs */
     if (v >= 7) {
         weir_wr_i16(w, (int16_t)f->err);
         weir_wr_i32(w, 0); /* SessionId: no session kept */
+    }
+    weir_req_throttle(req, throttle_ms);
+    if (throttle_ms > 0) {
+        for (int32_t i = 0; i < f->nparts; i++)
+            weir_slice_release(&f->parts[i].slice);
+        weir_wr_array(w, 0);
+        weir_req_respond(req, resp);
+        return;
     }
     weir_wr_array(w, f->ntopics);
     for (int32_t t = 0; t < f->ntopics; t++) {
@@ -143,6 +169,15 @@ weir_fetch_respond(weir_fetch_t *f)
             if (v >= 11)
                 weir_wr_i32(w, -1); /* PreferredReadReplica */
             weir_wr_i32(w, (int32_t)p->slice.len);
+            if (p->slice.len > 0) {
+                weir_partition_t *part =
+                    weir_broker_partition(req->brk, f->topics[p->topic_idx], p->partition);
+                if (part) {
+                    part->topic->bytes_out += (uint64_t)p->slice.len;
+                    part->topic->records_out +=
+                        weir_metrics_slice_records(&p->slice, p->fetch_offset);
+                }
+            }
             weir_msg_add_slice(resp, &p->slice);
         }
     }
@@ -308,6 +343,13 @@ weir_api_Fetch(weir_req_t *req)
     }
     if (session_id != 0)
         f->err = WEIR_KERR_FETCH_SESSION_ID_NOT_FOUND;
+    if (f->ntopics > 0) {
+        /* READ on each topic, decided once per topic (governance). */
+        f->denied = weir_calloc((size_t)f->ntopics, sizeof(*f->denied));
+        for (int32_t t = 0; t < f->ntopics; t++)
+            f->denied[t] = !weir_req_allowed(req, WEIR_ACL_RES_TOPIC, f->topics[t],
+                                             WEIR_ACL_OP_READ);
+    }
     if (f->max_bytes < 0)
         f->max_bytes = 0;
 

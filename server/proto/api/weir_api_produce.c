@@ -5,14 +5,19 @@
  * request appends nothing.  Each partition's batches are validated and
  * appended all-or-nothing by the partition log.  acks=0 gets no response at
  * all; acks=-1 with weir.produce.acks.all.fsync waits for the group-commit
- * fsync of every partition written.
+ * fsync of every partition written.  Each topic needs WRITE
+ * (TOPIC_AUTHORIZATION_FAILED otherwise); the request counts against the
+ * principal's produce quota, whose throttle time the response carries while
+ * the connection is muted for it.
  */
 #include <stdio.h>
 
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
+#include "weir_metrics.h"
 
 typedef struct weir_produce_part_s {
     int32_t topic_idx;     /* index into the request's topics */
@@ -32,6 +37,7 @@ typedef struct weir_produce_s {
     weir_produce_part_t *parts;
     int32_t nparts;
     int pending_syncs;
+    int32_t throttle_ms;   /* produce quota (governance) */
 } weir_produce_t;
 
 static void
@@ -68,7 +74,8 @@ weir_produce_respond(weir_produce_t *pr)
         }
     }
     if (v >= 1)
-        weir_wr_i32(w, 0); /* ThrottleTimeMs */
+        weir_wr_i32(w, pr->throttle_ms); /* ThrottleTimeMs */
+    weir_req_throttle(req, pr->throttle_ms);
     weir_req_respond(req, resp);
     weir_produce_free(pr);
 }
@@ -128,8 +135,12 @@ weir_produce_append(weir_req_t *req, weir_produce_part_t *p, weir_str_t topic)
     p->base_offset = res.base_offset;
     p->log_append_time = res.log_append_time;
     p->log_start_offset = weir_plog_start_offset(part->log);
-    if (!res.duplicate)
+    if (!res.duplicate) {
+        part->topic->bytes_in += (uint64_t)p->records.len;
+        part->topic->records_in +=
+            weir_metrics_batch_records((const uint8_t *)p->records.ptr, (size_t)p->records.len);
         weir_broker_notify_append(part, p->records.len);
+    }
     return WEIR_KERR_NONE;
 }
 
@@ -142,6 +153,7 @@ weir_api_Produce(weir_req_t *req)
     int16_t acks;
     weir_kerr_t common = WEIR_KERR_NONE;
     int32_t cap = 0;
+    bool *denied = NULL;
 
     pr->req = req;
     if (req->ApiVersion >= 3)
@@ -183,12 +195,28 @@ weir_api_Produce(weir_req_t *req)
         common = WEIR_KERR_INVALID_REQUIRED_ACKS;
     else if (txn_id.len >= 0)
         common = WEIR_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED; /* no transactions yet */
+    if (!common && pr->ntopics > 0) {
+        /* WRITE on each topic, decided once per topic (governance). */
+        denied = weir_calloc((size_t)pr->ntopics, sizeof(*denied));
+        for (int32_t t = 0; t < pr->ntopics; t++)
+            denied[t] =
+                !weir_req_allowed(req, WEIR_ACL_RES_TOPIC, pr->topics[t], WEIR_ACL_OP_WRITE);
+    }
     for (int32_t k = 0; k < pr->nparts; k++) {
         weir_produce_part_t *p = &pr->parts[k];
-        p->err = common ? common : weir_produce_append(req, p, pr->topics[p->topic_idx]);
+        if (common)
+            p->err = common;
+        else if (denied && denied[p->topic_idx])
+            p->err = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+        else
+            p->err = weir_produce_append(req, p, pr->topics[p->topic_idx]);
     }
+    free(denied);
+    /* Kafka records the whole request against the produce quota. */
+    pr->throttle_ms = weir_req_quota_produce(req, (int64_t)req->frame_len);
 
     if (acks == 0) {
+        weir_req_throttle(req, pr->throttle_ms);
         weir_produce_free(pr);
         weir_req_no_response(req);
         return 0;

@@ -209,6 +209,9 @@ weir_sasl_finish(weir_req_t *req, bool raw, const char *user, const weir_ldap_re
     }
     if (msg) {
         bool quiet = res->status != WEIR_LDAP_INVALID && res->status != WEIR_LDAP_OK;
+        /* /metrics: credentials refused (not an LDAP outage). */
+        if (!quiet || client_msg)
+            conn->lst->auth_failures++;
         conn->sasl_state = WEIR_SASL_FAILED;
         weir_conn_close_after_write(conn, "SASL authentication failed", quiet);
         if (raw) {
