@@ -122,7 +122,7 @@ test_open_migrates(void **state)
     (void)state;
     snprintf(copy, sizeof(copy), "%s", path);
     st = open_ok(copy);
-    assert_int_equal(query_int(copy, "PRAGMA user_version"), 2);
+    assert_int_equal(query_int(copy, "PRAGMA user_version"), 4);
     assert_int_equal(query_int(copy, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
                                      "AND name IN ('topics', 'topic_configs', 'meta')"),
                      3);
@@ -145,7 +145,7 @@ test_open_migrates(void **state)
      * row would be reset or the CREATE TABLE would fail). */
     exec_sql(copy, "UPDATE meta SET value = 77 WHERE key = 'next_producer_id'");
     st = open_ok(copy);
-    assert_int_equal(query_int(copy, "PRAGMA user_version"), 2);
+    assert_int_equal(query_int(copy, "PRAGMA user_version"), 4);
     assert_int_equal(weir_store_reserve_producer_ids(st, 1), 77);
     weir_store_close(st);
     weir_store_close(NULL);
@@ -165,7 +165,7 @@ test_open_errors(void **state)
     exec_sql(path, "PRAGMA user_version = 99");
     assert_int_equal(weir_store_open(path, &st, err, sizeof(err)), WEIR_ERR);
     assert_null(st);
-    snprintf(want, sizeof(want), "%s: schema version 99 is newer than this weir understands (2)",
+    snprintf(want, sizeof(want), "%s: schema version 99 is newer than this weir understands (4)",
              path);
     assert_string_equal(err, want);
 
