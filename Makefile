@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CONFIG     ?=
 
-.PHONY: all deps build build-asan run test test-release bench format clean
+.PHONY: all deps build build-asan run test test-release bench rpm format clean
 
 all: build
 
@@ -39,8 +39,16 @@ test-release: build
 bench: build
 	./tests/bench/run $(BUILD)
 
+# The binary and source RPMs (packaging/rpm/weir.spec), built from the working
+# tree with rpmbuild (unit tests in %check) and checked with rpmlint:
+# $(RPM_TOPDIR)/RPMS, /SRPMS.  RPM_FLAGS=--without-tests skips the tests.
+RPM_TOPDIR ?= build-rpm
+RPM_FLAGS  ?=
+rpm: deps
+	./packaging/rpm/build-rpm --topdir $(RPM_TOPDIR) $(RPM_FLAGS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RPM_TOPDIR)

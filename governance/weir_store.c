@@ -17,6 +17,8 @@
 
 #include "weir_common.h"
 #include "weir_log.h"
+#include "weir_store_int.h"
+#include "weir_store_registry.h"
 
 /*
  * Schema migrations.  Entry i takes the database from user_version i to
@@ -60,6 +62,14 @@ static const char *const weir_store_migrations[] = {
     "  protocol_type  TEXT NOT NULL,"
     "  empty_since_ms INTEGER"
     ");",
+    /* 3: governance (weir_store_governance.c): ACL bindings, tenants and
+     * their prefixes, per-principal quota overrides, requests and their
+     * decisions, and the hash-chained, append-only audit log with its
+     * head. */
+    WEIR_STORE_GOVERNANCE_MIGRATION_3,
+    /* 4: Schema Registry (weir_store_registry.c): schemas by global id,
+     * subject versions, per-subject configuration and policy. */
+    WEIR_STORE_REGISTRY_MIGRATION,
 };
 
 #define WEIR_STORE_VERSION ((int)WEIR_ARRAY_SIZE(weir_store_migrations))
@@ -749,4 +759,14 @@ weir_store_group_put(weir_store_t *st, const char *group_id, const char *protoco
         sqlite3_bind_null(s, 3);
     rc = weir_store_exec(st, s);
     return rc == SQLITE_OK ? 0 : weir_store_fail(st, "group_put", rc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* For the other governance/ files (weir_store_int.h)                       */
+/* ------------------------------------------------------------------------ */
+
+sqlite3 *
+weir__store_db(weir_store_t *st)
+{
+    return st->db;
 }

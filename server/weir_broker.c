@@ -23,6 +23,7 @@
 #include "weir_metrics.h"
 #include "weir_principal_map.h"
 #include "weir_registry.h"
+#include "weir_admin_api.h"
 #include "weir_registry_http.h"
 #include "weir_tls.h"
 
@@ -1054,7 +1055,10 @@ weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
         return WEIR_ERR;
     brk->registry_http = weir_registry_http_register(brk->http, brk->registry, brk->cluster_id,
                                                      NULL, errstr, errstr_size);
-    if (!brk->registry_http || weir_http_server_listen(brk->http, errstr, errstr_size) != 0)
+    if (!brk->registry_http)
+        return WEIR_ERR;
+    brk->admin_api = weir_admin_api_register(brk->http, brk, errstr, errstr_size);
+    if (!brk->admin_api || weir_http_server_listen(brk->http, errstr, errstr_size) != 0)
         return WEIR_ERR;
     brk->start_wall_ms = weir_wall_ms();
     brk->last_retention_ms = weir_wall_ms();
@@ -1227,6 +1231,8 @@ weir_broker_free(weir_broker_t *brk)
     brk->http = NULL;
     weir_registry_http_free(brk->registry_http);
     brk->registry_http = NULL;
+    weir_admin_api_free(brk->admin_api);
+    brk->admin_api = NULL;
     for (size_t i = 0; i < brk->nlisteners; i++) {
         free(brk->listeners[i].name);
         free(brk->listeners[i].host);

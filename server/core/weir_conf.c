@@ -22,6 +22,7 @@
 
 #include "weir_auth.h"
 #include "weir_common.h"
+#include "weir_http.h"
 #include "weir_principal_map.h"
 #include "weir_tls.h"
 
@@ -84,12 +85,16 @@ static int weir_conf_check_mapping_rules(const char *value, int64_t num, char *e
 static int weir_conf_check_sasl_mechanisms(const char *value, int64_t num, char *err,
                                            size_t errsz);
 static int weir_conf_check_super_users(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_bool_text(const char *value, int64_t num, char *err, size_t errsz);
 static int weir_conf_check_ldap_url(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_http_listeners(const char *value, int64_t num, char *err,
+                                          size_t errsz);
 
 static const char *const weir_conf_ts_types[] = {"CreateTime", "LogAppendTime", NULL};
 static const char *const weir_conf_log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const weir_conf_pem_only[] = {"PEM", NULL};
 static const char *const weir_conf_client_auth[] = {"none", "requested", "required", NULL};
+static const char *const weir_conf_http_auth[] = {"none", "basic", NULL};
 
 #define OFF(field) offsetof(weir_conf_t, field)
 #define MS_PER_HOUR INT64_C(3600000)
@@ -367,6 +372,28 @@ static const weir_conf_row_t weir_conf_rows[] = {
      .flags = CONF_F_NULLABLE, .valid = "semicolon-separated User:name or Group:name",
      .doc = "Principals allowed every operation, e.g. User:weiradmin;Group:weir-admins.",
      .check = weir_conf_check_super_users},
+    {.name = "allow.everyone.if.no.acl.found", .type = CONF_STRING,
+     .offset = OFF(allow_everyone_if_no_acl_found), .flags = CONF_F_NULLABLE,
+     .shown_def = "(unset: false when any listener authenticates clients - SASL_PLAINTEXT, "
+                  "SASL_SSL, or SSL with ssl.client.auth requested or required - else true)",
+     .valid = "true or false",
+     .doc = "Whether a resource that no ACL binding applies to is open to every principal "
+            "(Kafka's rule). When false, only super.users, weir.admin.group members and "
+            "principals granted by ACLs (CreateAcls, tenant prefixes) may use it.",
+     .check = weir_conf_check_bool_text},
+    {.name = "weir.admin.group", .type = CONF_STRING, .offset = OFF(admin_group),
+     .flags = CONF_F_NULLABLE, .shown_def = "(unset: none)", .valid = "an LDAP group name",
+     .doc = "LDAP group of Weir's administrators: its members (principal Group:<name>) are "
+            "allowed every operation, like super.users, and bypass tenant limits."},
+    {.name = "quota.window.num", .type = CONF_INT32, .offset = OFF(quota_window_num), .min = 2,
+     .max = 1000, .def = "11",
+     .doc = "Samples kept to measure a client's byte rate against its tenant's (or its own) "
+            "produce and fetch quota, as Kafka's quota.window.num."},
+    {.name = "quota.window.size.seconds", .type = CONF_INT32,
+     .offset = OFF(quota_window_size_seconds), .min = 1, .max = 3600, .def = "1",
+     .doc = "Length of each quota sample. A client over its quota gets a throttle time of "
+            "(rate - quota) / quota times the measured span, and its connection is not read "
+            "for that long."},
     {.name = "ldap.url", .type = CONF_STRING, .offset = OFF(ldap_url), .flags = CONF_F_NULLABLE,
      .valid = "ldap://host:port or ldaps://host:port (several separated by spaces)",
      .doc = "The LDAP directory SASL/PLAIN passwords are checked against. Required by "
@@ -427,6 +454,47 @@ static const weir_conf_row_t weir_conf_rows[] = {
             "and password; the password itself is not kept), so reconnecting clients do not "
             "wait for LDAP; 0 disables the cache. A changed or revoked password may still work "
             "for this long; SIGHUP empties the cache."},
+    /* ---- HTTP listeners (Schema Registry, admin API, REST proxy, /metrics) ---- */
+    {.name = "http.listeners", .type = CONF_LIST, .offset = OFF(http_listeners),
+     .flags = CONF_F_NULLABLE,
+     .shown_def = "(unset: no HTTP listener; weir started without -c opens "
+                  "http://127.0.0.1:8081)",
+     .valid = "comma-separated http://host:port or https://host:port (host empty = all "
+              "interfaces, [::1] for IPv6; port 0 = ephemeral)",
+     .doc = "Addresses of the HTTP/1.1 listeners serving /metrics (Prometheus), the Schema "
+            "Registry, the admin API and the REST proxy. https uses the ssl.* key store "
+            "settings of the Kafka SSL listeners (ssl.keystore.location, ssl.client.auth, ...) "
+            "and is reloaded with them on SIGHUP.",
+     .check = weir_conf_check_http_listeners},
+    {.name = "http.auth", .type = CONF_ENUM_STR, .offset = OFF(http_auth), .def = "none",
+     .choices = weir_conf_http_auth,
+     .doc = "Authentication on the HTTP listeners: none (principal User:ANONYMOUS, or the "
+            "client certificate's on https with ssl.client.auth), or basic (HTTP Basic "
+            "credentials checked against LDAP like SASL/PLAIN, with the same ldap.* settings "
+            "and cache; principal User:<name> and Group:<g> per LDAP group; 401 otherwise)."},
+    {.name = "http.max.request.bytes", .type = CONF_INT32, .offset = OFF(http_max_request_bytes),
+     .min = 0, .max = INT32_MAX, .def = "1048576",
+     .doc = "Largest HTTP request body accepted; a larger one is answered 413 and the "
+            "connection closed."},
+    {.name = "http.max.header.bytes", .type = CONF_INT32, .offset = OFF(http_max_header_bytes),
+     .min = 1024, .max = 1048576, .def = "16384",
+     .doc = "Largest request line plus headers of an HTTP request; a larger one is answered "
+            "431 and the connection closed."},
+    {.name = "http.keepalive.timeout.ms", .type = CONF_INT64,
+     .offset = OFF(http_keepalive_timeout_ms), .min = 1, .max = INT64_MAX, .scale = 1,
+     .def = "30000",
+     .doc = "An HTTP connection idle between requests for this long is closed."},
+    {.name = "http.request.timeout.ms", .type = CONF_INT64,
+     .offset = OFF(http_request_timeout_ms), .min = 100, .max = INT64_MAX, .scale = 1,
+     .def = "60000",
+     .doc = "Longest time a client may take to send one whole HTTP request (headers and "
+            "body); past it the request is answered 408 and the connection closed."},
+    {.name = "weir.shutdown.timeout.ms", .type = CONF_INT64, .offset = OFF(shutdown_timeout_ms),
+     .min = 0, .max = 600000, .scale = 1, .def = "5000",
+     .doc = "On SIGTERM the broker stops accepting connections and requests, answers waiting "
+            "fetches at once with what they have, and lets requests in progress finish for at "
+            "most this long before it closes the remaining connections, flushes and fsyncs the "
+            "logs and exits."},
 };
 
 #define WEIR_CONF_NROWS WEIR_ARRAY_SIZE(weir_conf_rows)
@@ -693,14 +761,22 @@ weir_conf_format(const weir_conf_t *conf, const weir_conf_row_t *row, char *buf,
     case CONF_INT64:
         snprintf(buf, size, "%" PRId64, *(const int64_t *)f);
         break;
-    case CONF_DOUBLE:
-        /* Shortest text that reads back as the same double. */
+    case CONF_DOUBLE: {
+        double d = *(const double *)f;
+
+        /* Whole numbers as integers, others as the shortest text that reads
+         * back as the same double. */
+        if (d > -1e15 && d < 1e15 && (double)(int64_t)d == d) {
+            snprintf(buf, size, "%" PRId64, (int64_t)d);
+            break;
+        }
         for (int prec = 1; prec <= 17; prec++) {
-            snprintf(buf, size, "%.*g", prec, *(const double *)f);
-            if (strtod(buf, NULL) == *(const double *)f)
+            snprintf(buf, size, "%.*g", prec, d);
+            if (strtod(buf, NULL) == d)
                 break;
         }
         break;
+    }
     case CONF_BOOL:
         snprintf(buf, size, "%s", *(const bool *)f ? "true" : "false");
         break;
@@ -1086,6 +1162,36 @@ weir_conf_check_sasl_mechanisms(const char *value, int64_t num, char *err, size_
 }
 
 static int
+weir_conf_check_bool_text(const char *value, int64_t num, char *err, size_t errsz)
+{
+    WEIR_UNUSED(num);
+    if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+        weir_conf_err(err, errsz, "must be true or false (got \"%s\")", value);
+        return -1;
+    }
+    return 0;
+}
+
+bool
+weir_conf_allow_everyone(const weir_conf_t *conf)
+{
+    weir_conf_listener_t l[WEIR_CONF_MAX_LISTENERS];
+    char err[256];
+    int n;
+
+    if (conf->allow_everyone_if_no_acl_found)
+        return strcmp(conf->allow_everyone_if_no_acl_found, "true") == 0;
+    n = weir_conf_parse_listeners(conf->listeners, l, WEIR_CONF_MAX_LISTENERS, err, sizeof(err));
+    for (int i = 0; i < n; i++) {
+        int proto = weir_conf_listener_protocol(conf, l[i].name);
+        if (proto == WEIR_SECPROTO_SASL_PLAINTEXT || proto == WEIR_SECPROTO_SASL_SSL ||
+            (proto == WEIR_SECPROTO_SSL && strcmp(conf->ssl_client_auth, "none") != 0))
+            return false;
+    }
+    return true;
+}
+
+static int
 weir_conf_check_super_users(const char *value, int64_t num, char *err, size_t errsz)
 {
     weir_principal_ref_t *refs;
@@ -1118,6 +1224,69 @@ weir_conf_check_ldap_url(const char *value, int64_t num, char *err, size_t errsz
             return -1;
         }
         p += len;
+    }
+    return 0;
+}
+
+#define WEIR_CONF_MAX_HTTP_LISTENERS 8
+
+static int
+weir_conf_check_http_listeners(const char *value, int64_t num, char *err, size_t errsz)
+{
+    weir_http_listener_spec_t l[WEIR_CONF_MAX_HTTP_LISTENERS];
+
+    WEIR_UNUSED(num);
+    return weir_http_listeners_parse(value, l, WEIR_CONF_MAX_HTTP_LISTENERS, err, errsz) < 0 ? -1
+                                                                                          : 0;
+}
+
+/* Cross-key checks of the HTTP settings; l/nl are the Kafka listeners. */
+static int
+weir_conf_check_http(const weir_conf_t *conf, const weir_conf_listener_t *l, int nl,
+                     char *errstr, size_t errstr_size)
+{
+    weir_http_listener_spec_t h[WEIR_CONF_MAX_HTTP_LISTENERS];
+    char err[256];
+    int nh = 0;
+
+    if (conf->http_listeners) {
+        nh = weir_http_listeners_parse(conf->http_listeners, h, WEIR_CONF_MAX_HTTP_LISTENERS, err,
+                                       sizeof(err));
+        if (nh < 0) {
+            weir_conf_err(errstr, errstr_size, "http.listeners: %s", err);
+            return -1;
+        }
+    }
+    for (int i = 0; i < nh; i++) {
+        if (h[i].tls && !conf->ssl_keystore_location) {
+            weir_conf_err(errstr, errstr_size,
+                          "ssl.keystore.location: must be set for https listeners");
+            return -1;
+        }
+        if (h[i].tls && strcmp(conf->ssl_client_auth, "none") != 0 &&
+            !conf->ssl_truststore_location) {
+            weir_conf_err(errstr, errstr_size,
+                          "ssl.truststore.location: must be set when ssl.client.auth is %s",
+                          conf->ssl_client_auth);
+            return -1;
+        }
+        for (int j = 0; j < nh + nl; j++) {
+            const char *host = j < nh ? h[j].host : l[j - nh].host;
+            int port = j < nh ? h[j].port : l[j - nh].port;
+
+            if (j != i && h[i].port != 0 && port == h[i].port && strcmp(host, h[i].host) == 0) {
+                weir_conf_err(errstr, errstr_size, "http.listeners: %s:%d is used twice (by %s)",
+                              h[i].host, h[i].port, j < nh ? "http.listeners" : "listeners");
+                return -1;
+            }
+        }
+    }
+    if (strcmp(conf->http_auth, "basic") == 0 &&
+        (!conf->ldap_url || (!conf->ldap_user_dn_template && !conf->ldap_user_search_base))) {
+        weir_conf_err(errstr, errstr_size, "http.auth: basic needs ldap.url and "
+                      "ldap.user.dn.template or ldap.user.search.base (passwords are checked "
+                      "against LDAP)");
+        return -1;
     }
     return 0;
 }
@@ -1280,6 +1449,8 @@ weir_conf_check(const weir_conf_t *conf, char *errstr, size_t errstr_size)
         }
     }
     if (weir_conf_check_security(conf, l, nl, errstr, errstr_size) != 0)
+        return -1;
+    if (weir_conf_check_http(conf, l, nl, errstr, errstr_size) != 0)
         return -1;
     if (conf->advertised_listeners) {
         na = weir_conf_parse_listeners(conf->advertised_listeners, a, WEIR_CONF_MAX_LISTENERS,

@@ -68,6 +68,11 @@ typedef struct weir_conf_s {
     char *sasl_enabled_mechanisms;        /* sasl.enabled.mechanisms (PLAIN) */
     int64_t connections_max_reauth_ms;    /* connections.max.reauth.ms (0: never) */
     char *super_users;                    /* super.users: User:a;Group:b */
+    /* Governance (governance/weir_authz.h). */
+    char *allow_everyone_if_no_acl_found; /* "true"/"false"; NULL: by the listeners */
+    char *admin_group;                    /* weir.admin.group (NULL: none) */
+    int32_t quota_window_num;             /* quota.window.num */
+    int32_t quota_window_size_seconds;    /* quota.window.size.seconds */
     char *ldap_url;                       /* ldap.url */
     bool ldap_starttls;                   /* ldap.starttls */
     char *ldap_ca_location;               /* ldap.ca.location */
@@ -83,6 +88,14 @@ typedef struct weir_conf_s {
     char *ldap_group_name_attribute;      /* ldap.group.name.attribute */
     int64_t ldap_timeout_ms;              /* ldap.timeout.ms */
     int64_t ldap_cache_ttl_ms;            /* ldap.cache.ttl.ms */
+    /* HTTP listeners (server/http) and the graceful stop. */
+    char *http_listeners;                 /* http.listeners (NULL: no HTTP listener) */
+    char *http_auth;                      /* http.auth: none|basic */
+    int32_t http_max_request_bytes;       /* http.max.request.bytes */
+    int32_t http_max_header_bytes;        /* http.max.header.bytes */
+    int64_t http_keepalive_timeout_ms;    /* http.keepalive.timeout.ms */
+    int64_t http_request_timeout_ms;      /* http.request.timeout.ms */
+    int64_t shutdown_timeout_ms;          /* weir.shutdown.timeout.ms */
 } weir_conf_t;
 
 /* Kafka's security protocols, the values of listener.security.protocol.map. */
@@ -98,6 +111,10 @@ typedef enum weir_secproto_e {
 int weir_conf_listener_protocol(const weir_conf_t *conf, const char *name);
 /* "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL". */
 const char *weir_secproto_name(int proto);
+/* allow.everyone.if.no.acl.found as it applies: the value set, else false
+ * when any listener authenticates its clients (SASL_PLAINTEXT, SASL_SSL, or
+ * SSL with ssl.client.auth requested or required) and true otherwise. */
+bool weir_conf_allow_everyone(const weir_conf_t *conf);
 
 /* Fills conf with every default (the embedded default config). */
 void weir_conf_defaults(weir_conf_t *conf);

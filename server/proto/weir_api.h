@@ -41,6 +41,9 @@ enum {
     WEIR_API_DeleteTopics = 20,
     WEIR_API_DeleteRecords = 21,
     WEIR_API_InitProducerId = 22,
+    WEIR_API_DescribeAcls = 29,
+    WEIR_API_CreateAcls = 30,
+    WEIR_API_DeleteAcls = 31,
     WEIR_API_DescribeConfigs = 32,
     WEIR_API_AlterConfigs = 33,
     WEIR_API_SaslAuthenticate = 36,
@@ -124,6 +127,10 @@ int weir_api_DeleteGroups(weir_req_t *req);
 int weir_api_OffsetCommit(weir_req_t *req);
 int weir_api_OffsetFetch(weir_req_t *req);
 int weir_api_OffsetDelete(weir_req_t *req);
+/* ACL management (weir_api_acls.c). */
+int weir_api_DescribeAcls(weir_req_t *req);
+int weir_api_CreateAcls(weir_req_t *req);
+int weir_api_DeleteAcls(weir_req_t *req);
 
 /* SASL sign-on (weir_api_sasl.c). */
 int weir_api_SaslHandshake(weir_req_t *req);

@@ -1887,8 +1887,8 @@ typedef struct rt_sync_s {
 } rt_sync_t;
 
 static void
-rt_sync_begin(rt_client_t *cl, int16_t v, const char *group, int32_t gen, const char *member,
-              int n, const char *const *ids, const tw_t *assigns)
+rt_sync_begin(rt_client_t *cl, int16_t v, const char *group, int32_t gen, const char *member, int n,
+              const char *const *ids, const tw_t *assigns)
 {
     tw_t body;
 
@@ -2635,8 +2635,8 @@ case_offset_commit(rt_ctx_t *c, int16_t v)
         /* Not to a group that has members, nor to a missing topic. */
         rt_commit(cl, v, RT_GROUP, -1, NULL, NULL, RT_TOPIC, 1, parts, offs, -1, NULL, e);
         assert_int_equal(e[0], WEIR_KERR_UNKNOWN_MEMBER_ID);
-        rt_commit(cl, v, RT_SIMPLE_GROUP, -1, NULL, NULL, "rt-missing", 1, parts, offs, -1,
-                  NULL, e);
+        rt_commit(cl, v, RT_SIMPLE_GROUP, -1, NULL, NULL, "rt-missing", 1, parts, offs, -1, NULL,
+                  e);
         assert_int_equal(e[0], WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
         return;
     }
@@ -2652,18 +2652,17 @@ case_offset_commit(rt_ctx_t *c, int16_t v)
      * unknown member, an unknown group (a commit from an old generation),
      * metadata over offset.metadata.max.bytes. */
     offs[0] = 1;
-    rt_commit(cl, v, RT_GROUP, c->gen + 1, c->member, NULL, RT_TOPIC, 1, parts, offs, epoch, md,
-              e);
+    rt_commit(cl, v, RT_GROUP, c->gen + 1, c->member, NULL, RT_TOPIC, 1, parts, offs, epoch, md, e);
     assert_int_equal(e[0], WEIR_KERR_ILLEGAL_GENERATION);
     rt_commit(cl, v, RT_GROUP, c->gen, "weir-roundtrip-nobody", NULL, RT_TOPIC, 1, parts, offs,
               epoch, md, e);
     assert_int_equal(e[0], WEIR_KERR_UNKNOWN_MEMBER_ID);
-    rt_commit(cl, v, "rt-no-such-group", 3, "weir-roundtrip-nobody", NULL, RT_TOPIC, 1, parts,
-              offs, epoch, md, e);
+    rt_commit(cl, v, "rt-no-such-group", 3, "weir-roundtrip-nobody", NULL, RT_TOPIC, 1, parts, offs,
+              epoch, md, e);
     assert_int_equal(e[0], WEIR_KERR_ILLEGAL_GENERATION);
     if (v >= 7) {
-        rt_commit(cl, v, RT_GROUP, c->gen, c->member, "rt-inst-x", RT_TOPIC, 1, parts, offs,
-                  epoch, md, e);
+        rt_commit(cl, v, RT_GROUP, c->gen, c->member, "rt-inst-x", RT_TOPIC, 1, parts, offs, epoch,
+                  md, e);
         assert_int_equal(e[0], WEIR_KERR_UNKNOWN_MEMBER_ID);
     }
     memset(big, 'm', sizeof(big) - 1);
@@ -2705,8 +2704,7 @@ case_offset_fetch(rt_ctx_t *c, int16_t v)
     assert_int_equal(o[0].offset, 100);
     assert_string_equal(o[0].md, "simple");
     assert_int_equal(o[0].err, 0);
-    assert_int_equal(rt_offset_fetch(cl, v, "rt-no-such-group", RT_TOPIC, 1, parts, o, 4, &top),
-                     1);
+    assert_int_equal(rt_offset_fetch(cl, v, "rt-no-such-group", RT_TOPIC, 1, parts, o, 4, &top), 1);
     assert_int_equal(o[0].offset, -1);
     assert_int_equal(o[0].err, 0);
     assert_int_equal(top, 0);
@@ -2871,6 +2869,306 @@ case_delete_groups(rt_ctx_t *c, int16_t v)
     assert_int_equal(rt_committed(&c->cl, RT_SIMPLE_GROUP, 0), -1);
 }
 
+/* ---------------------------------------------------------------------------
+ * ACLs: DescribeAcls (29), CreateAcls (30), DeleteAcls (31), v0-1
+ * ------------------------------------------------------------------------- */
+
+#define RT_ACL_MAX 16
+
+/* A binding or filter as it travels (strings NULL: null in a filter). */
+typedef struct rt_acl_s {
+    int8_t type;
+    const char *name;
+    int8_t pattern;
+    const char *principal;
+    const char *host;
+    int8_t op;
+    int8_t perm;
+} rt_acl_t;
+
+/* What a response listed: bindings with their strings copied. */
+typedef struct rt_acls_s {
+    int16_t err;
+    char msg[256];
+    int n;
+    int nresources;
+    struct {
+        int8_t type, pattern, op, perm;
+        char name[64], principal[64], host[64];
+    } v[RT_ACL_MAX];
+} rt_acls_t;
+
+static void
+enc_acl(tw_t *w, int16_t v, const rt_acl_t *a)
+{
+    tw_i8(w, a->type);
+    tw_str(w, a->name);
+    if (v >= 1)
+        tw_i8(w, a->pattern);
+    tw_str(w, a->principal);
+    tw_str(w, a->host);
+    tw_i8(w, a->op);
+    tw_i8(w, a->perm);
+}
+
+/* CreateAcls: errs[i] and msgs[i] per creation. */
+static void
+rt_create_acls(rt_client_t *cl, int16_t v, const rt_acl_t *a, int n, int16_t *errs,
+               char (*msgs)[128])
+{
+    tw_t body;
+    tr_t r;
+
+    tw_init(&body, rt_is_flex(WEIR_API_CreateAcls, v));
+    tw_arr(&body, n);
+    for (int i = 0; i < n; i++)
+        enc_acl(&body, v, &a[i]);
+    rt_call(cl, WEIR_API_CreateAcls, v, &body, &r);
+    assert_int_equal(tr_i32(&r), 0); /* ThrottleTimeMs */
+    assert_int_equal(tr_arr(&r), n);
+    for (int i = 0; i < n; i++) {
+        errs[i] = tr_i16(&r);
+        tr_str(&r, msgs ? msgs[i] : (char[128]){0}, 128);
+    }
+    tr_done(&r);
+    tw_free(&body);
+}
+
+/* CreateAcls v1 of bindings that must all succeed. */
+static void
+rt_create_acls_ok(rt_client_t *cl, const rt_acl_t *a, int n)
+{
+    int16_t errs[RT_ACL_MAX];
+    char msgs[RT_ACL_MAX][128];
+
+    rt_create_acls(cl, 1, a, n, errs, msgs);
+    for (int i = 0; i < n; i++)
+        if (errs[i] != 0)
+            fail_msg("CreateAcls %s: error %d: %s", a[i].name, errs[i], msgs[i]);
+}
+
+static void
+rt_describe_acls(rt_client_t *cl, int16_t v, const rt_acl_t *f, rt_acls_t *out)
+{
+    tw_t body;
+    tr_t r;
+    int32_t nres;
+
+    memset(out, 0, sizeof(*out));
+    tw_init(&body, rt_is_flex(WEIR_API_DescribeAcls, v));
+    enc_acl(&body, v, f);
+    rt_call(cl, WEIR_API_DescribeAcls, v, &body, &r);
+    assert_int_equal(tr_i32(&r), 0); /* ThrottleTimeMs */
+    out->err = tr_i16(&r);
+    tr_str(&r, out->msg, sizeof(out->msg));
+    nres = tr_arr(&r);
+    out->nresources = nres;
+    for (int32_t i = 0; i < nres; i++) {
+        int8_t type = tr_i8(&r), pattern = 3;
+        char name[64];
+        int32_t na;
+
+        tr_str(&r, name, sizeof(name));
+        if (v >= 1)
+            pattern = tr_i8(&r);
+        na = tr_arr(&r);
+        assert_true(na >= 1); /* a resource is listed with its bindings */
+        for (int32_t j = 0; j < na; j++) {
+            assert_true(out->n < RT_ACL_MAX);
+            out->v[out->n].type = type;
+            out->v[out->n].pattern = pattern;
+            snprintf(out->v[out->n].name, sizeof(out->v[0].name), "%s", name);
+            tr_str(&r, out->v[out->n].principal, sizeof(out->v[0].principal));
+            tr_str(&r, out->v[out->n].host, sizeof(out->v[0].host));
+            out->v[out->n].op = tr_i8(&r);
+            out->v[out->n].perm = tr_i8(&r);
+            out->n++;
+        }
+    }
+    tr_done(&r);
+    tw_free(&body);
+}
+
+/* DeleteAcls: per filter, its error and what it deleted (out[i]). */
+static void
+rt_delete_acls(rt_client_t *cl, int16_t v, const rt_acl_t *f, int n, rt_acls_t *out)
+{
+    tw_t body;
+    tr_t r;
+
+    tw_init(&body, rt_is_flex(WEIR_API_DeleteAcls, v));
+    tw_arr(&body, n);
+    for (int i = 0; i < n; i++)
+        enc_acl(&body, v, &f[i]);
+    rt_call(cl, WEIR_API_DeleteAcls, v, &body, &r);
+    assert_int_equal(tr_i32(&r), 0); /* ThrottleTimeMs */
+    assert_int_equal(tr_arr(&r), n);
+    for (int i = 0; i < n; i++) {
+        int32_t nm;
+
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].err = tr_i16(&r);
+        tr_str(&r, out[i].msg, sizeof(out[i].msg));
+        nm = tr_arr(&r);
+        for (int32_t j = 0; j < nm; j++) {
+            assert_true(out[i].n < RT_ACL_MAX);
+            assert_int_equal(tr_i16(&r), 0); /* ErrorCode */
+            tr_expect_str(&r, NULL);         /* ErrorMessage */
+            out[i].v[out[i].n].type = tr_i8(&r);
+            tr_str(&r, out[i].v[out[i].n].name, sizeof(out[i].v[0].name));
+            out[i].v[out[i].n].pattern = v >= 1 ? tr_i8(&r) : 3;
+            tr_str(&r, out[i].v[out[i].n].principal, sizeof(out[i].v[0].principal));
+            tr_str(&r, out[i].v[out[i].n].host, sizeof(out[i].v[0].host));
+            out[i].v[out[i].n].op = tr_i8(&r);
+            out[i].v[out[i].n].perm = tr_i8(&r);
+            out[i].n++;
+        }
+    }
+    tr_done(&r);
+    tw_free(&body);
+}
+
+/* Removes every TOPIC binding whose name starts "rt-acl" (left by a case). */
+static void
+rt_acls_clean(rt_client_t *cl)
+{
+    const rt_acl_t all = {2, NULL, 1, NULL, NULL, 1, 1}; /* TOPIC, ANY, ..., ANY, ANY */
+    rt_acls_t res, left;
+
+    rt_delete_acls(cl, 1, &all, 1, &res);
+    assert_int_equal(res.err, 0);
+    rt_describe_acls(cl, 1, &all, &left);
+    assert_int_equal(left.err, 0);
+    assert_int_equal(left.n, 0);
+}
+
+static void
+case_describe_acls(rt_ctx_t *c, int16_t v)
+{
+    const rt_acl_t made[3] = {
+        {2, "rt-acl-d", 3, "User:alice", "*", 3, 3},        /* READ ALLOW */
+        {2, "rt-acl-d", 3, "User:bob", "10.0.0.1", 4, 2},   /* WRITE DENY */
+        {2, "rt-acl-dp", 4, "Group:team", "*", 2, 3},       /* PREFIXED ALL ALLOW */
+    };
+    rt_acl_t f = {2, NULL, v >= 1 ? 1 : 3, NULL, NULL, 1, 1};
+    rt_acls_t got;
+
+    rt_create_acls_ok(&c->cl, made, 3);
+    /* Every topic binding: v0 sees the LITERAL ones only. */
+    rt_describe_acls(&c->cl, v, &f, &got);
+    assert_int_equal(got.err, 0);
+    assert_int_equal(got.nresources, v >= 1 ? 2 : 1);
+    assert_int_equal(got.n, v >= 1 ? 3 : 2);
+    assert_string_equal(got.v[0].name, "rt-acl-d");
+    assert_int_equal(got.v[0].pattern, 3);
+    assert_string_equal(got.v[0].principal, "User:alice");
+    assert_string_equal(got.v[0].host, "*");
+    assert_int_equal(got.v[0].op, 3);
+    assert_int_equal(got.v[0].perm, 3);
+    assert_string_equal(got.v[1].principal, "User:bob");
+    assert_string_equal(got.v[1].host, "10.0.0.1");
+    assert_int_equal(got.v[1].perm, 2);
+    if (v >= 1) {
+        assert_string_equal(got.v[2].name, "rt-acl-dp");
+        assert_int_equal(got.v[2].pattern, 4);
+        /* MATCH: what applies to a topic named rt-acl-dpx. */
+        f.pattern = 2;
+        f.name = "rt-acl-dpx";
+        rt_describe_acls(&c->cl, v, &f, &got);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(got.v[0].principal, "Group:team");
+        f.pattern = 1;
+        f.name = NULL;
+    }
+    /* By principal and by permission. */
+    f.principal = "User:bob";
+    rt_describe_acls(&c->cl, v, &f, &got);
+    assert_int_equal(got.n, 1);
+    f.principal = NULL;
+    f.perm = 3;
+    rt_describe_acls(&c->cl, v, &f, &got);
+    assert_int_equal(got.n, v >= 1 ? 2 : 1);
+    /* An invalid filter: INVALID_REQUEST with a message, nothing listed. */
+    f.op = 0;
+    rt_describe_acls(&c->cl, v, &f, &got);
+    assert_int_equal(got.err, WEIR_KERR_INVALID_REQUEST);
+    assert_true(got.msg[0] != '\0');
+    assert_int_equal(got.n, 0);
+    rt_acls_clean(&c->cl);
+}
+
+static void
+case_create_acls(rt_ctx_t *c, int16_t v)
+{
+    const rt_acl_t a[4] = {
+        {2, "rt-acl-c", 4, "User:carol", "*", 4, 3},      /* v1: PREFIXED */
+        {2, "rt-acl-c", 3, "carol", "*", 4, 3},           /* not Type:name */
+        {4, "not-the-cluster", 3, "User:carol", "*", 7, 3},
+        {3, "rt-acl-group", 3, "User:carol", "*", 3, 3},  /* GROUP READ */
+    };
+    const rt_acl_t fall = {1, NULL, 1, NULL, NULL, 1, 1}; /* any type, any pattern */
+    int16_t errs[4];
+    char msgs[4][128];
+    rt_acls_t got, del;
+
+    rt_create_acls(&c->cl, v, a, 4, errs, msgs);
+    assert_int_equal(errs[0], 0);
+    assert_int_equal(errs[1], WEIR_KERR_INVALID_REQUEST);
+    assert_non_null(strstr(msgs[1], "principal"));
+    assert_int_equal(errs[2], WEIR_KERR_INVALID_REQUEST);
+    assert_non_null(strstr(msgs[2], "kafka-cluster"));
+    assert_int_equal(errs[3], 0);
+    rt_describe_acls(&c->cl, 1, &fall, &got);
+    assert_int_equal(got.err, 0);
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.v[0].name, "rt-acl-c");
+    assert_int_equal(got.v[0].pattern, v >= 1 ? 4 : 3); /* v0 creates LITERAL */
+    assert_int_equal(got.v[1].type, 3);
+    /* Creating the same binding again succeeds and adds nothing. */
+    rt_create_acls(&c->cl, v, a, 1, errs, NULL);
+    assert_int_equal(errs[0], 0);
+    rt_describe_acls(&c->cl, 1, &fall, &got);
+    assert_int_equal(got.n, 2);
+    rt_delete_acls(&c->cl, 1, &fall, 1, &del);
+    assert_int_equal(del.n, 2);
+    rt_acls_clean(&c->cl);
+}
+
+static void
+case_delete_acls(rt_ctx_t *c, int16_t v)
+{
+    const rt_acl_t made[3] = {
+        {2, "rt-acl-x", 3, "User:a", "*", 3, 3},
+        {2, "rt-acl-x", 3, "User:b", "*", 3, 3},
+        {2, "rt-acl-y", 4, "User:a", "*", 3, 3},
+    };
+    const rt_acl_t f[3] = {
+        {2, "rt-acl-x", 3, "User:a", NULL, 1, 1},
+        {2, NULL, 3, NULL, NULL, 0, 1}, /* operation UNKNOWN: invalid */
+        {2, NULL, 3, NULL, NULL, 1, 1}, /* every LITERAL topic binding */
+    };
+    rt_acls_t del[3], got;
+    const rt_acl_t all = {2, NULL, 1, NULL, NULL, 1, 1};
+
+    rt_create_acls_ok(&c->cl, made, 3);
+    rt_delete_acls(&c->cl, v, f, 3, del);
+    assert_int_equal(del[0].err, 0);
+    assert_int_equal(del[0].n, 1);
+    assert_string_equal(del[0].v[0].principal, "User:a");
+    assert_string_equal(del[0].v[0].name, "rt-acl-x");
+    assert_int_equal(del[1].err, WEIR_KERR_INVALID_REQUEST);
+    assert_int_equal(del[1].n, 0);
+    /* A binding counts for the first filter matching it. */
+    assert_int_equal(del[2].err, 0);
+    assert_int_equal(del[2].n, 1);
+    assert_string_equal(del[2].v[0].principal, "User:b");
+    /* The PREFIXED one is left (a LITERAL filter does not match it). */
+    rt_describe_acls(&c->cl, 1, &all, &got);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.v[0].name, "rt-acl-y");
+    rt_acls_clean(&c->cl);
+}
+
 static const rt_case_fn rt_cases[WEIR_API__COUNT] = {
     [WEIR_API_Produce] = case_produce,
     [WEIR_API_Fetch] = case_fetch,
@@ -2897,6 +3195,9 @@ static const rt_case_fn rt_cases[WEIR_API__COUNT] = {
     [WEIR_API_LeaveGroup] = case_leave_group,
     [WEIR_API_OffsetDelete] = case_offset_delete,
     [WEIR_API_DeleteGroups] = case_delete_groups,
+    [WEIR_API_DescribeAcls] = case_describe_acls,
+    [WEIR_API_CreateAcls] = case_create_acls,
+    [WEIR_API_DeleteAcls] = case_delete_acls,
 };
 
 /* The group cases run last, in the order a consumer's life uses the APIs;
@@ -3704,6 +4005,188 @@ test_configs_semantics(void **state)
     rt_broker_stop(b);
 }
 
+/* ---------------------------------------------------------------------------
+ * Authorization on the wire (governance): a PLAINTEXT client is
+ * User:ANONYMOUS; with no binding every resource is open
+ * (allow.everyone.if.no.acl.found is true when no listener authenticates),
+ * and bindings then decide with Kafka's rules.
+ * ------------------------------------------------------------------------- */
+
+static int16_t
+rt_produce_err(rt_client_t *cl, const char *topic)
+{
+    tw_t body, batch;
+    tr_t r;
+    rt_prod_t p;
+
+    tw_init(&batch, false);
+    rt_build_batch(&batch, "acl", 1, weir_wall_ms());
+    tw_init(&body, false);
+    enc_produce(&body, 7, topic, 0, batch.d, batch.len);
+    rt_call(cl, WEIR_API_Produce, 7, &body, &r);
+    dec_produce(&r, 7, topic, 0, &p);
+    tr_done(&r);
+    tw_free(&body);
+    tw_free(&batch);
+    return p.err;
+}
+
+static int16_t
+rt_fetch_err(rt_client_t *cl, const char *topic)
+{
+    tw_t body;
+    tr_t r;
+    rt_fetch_t f;
+
+    tw_init(&body, false);
+    enc_fetch(&body, 11, topic, 0, 0);
+    rt_call(cl, WEIR_API_Fetch, 11, &body, &r);
+    dec_fetch(&r, 11, topic, 0, &f);
+    tr_done(&r);
+    tw_free(&body);
+    return f.err;
+}
+
+static int16_t
+rt_metadata_err(rt_client_t *cl, rt_broker_t *b, const char *topic)
+{
+    tw_t body;
+    tr_t r;
+    rt_md_t md;
+
+    tw_init(&body, false);
+    enc_metadata(&body, 5, topic);
+    rt_call(cl, WEIR_API_Metadata, 5, &body, &r);
+    dec_metadata(&r, 5, b, topic, &md);
+    tr_done(&r);
+    tw_free(&body);
+    return md.err;
+}
+
+/* Metadata v1 for all topics (null list): how many are shown, and whether
+ * name is among them. */
+static int
+rt_metadata_all(rt_client_t *cl, const char *name, bool *found)
+{
+    tw_t body;
+    tr_t r;
+    char buf[256];
+    int32_t n, nb;
+
+    tw_init(&body, false);
+    tw_arr(&body, -1);
+    rt_call(cl, WEIR_API_Metadata, 1, &body, &r);
+    nb = tr_arr(&r);
+    for (int32_t i = 0; i < nb; i++) {
+        (void)tr_i32(&r);
+        tr_str(&r, buf, sizeof(buf));
+        (void)tr_i32(&r);
+        tr_str(&r, buf, sizeof(buf)); /* Rack */
+    }
+    (void)tr_i32(&r); /* ControllerId */
+    n = tr_arr(&r);
+    *found = false;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t np;
+        assert_int_equal(tr_i16(&r), 0);
+        tr_str(&r, buf, sizeof(buf));
+        *found |= strcmp(buf, name) == 0;
+        (void)tr_bool(&r);
+        np = tr_arr(&r);
+        for (int32_t j = 0; j < np; j++) {
+            (void)tr_i16(&r);
+            (void)tr_i32(&r);
+            (void)tr_i32(&r);
+            for (int k = 0; k < 2; k++) {
+                int32_t nn = tr_arr(&r);
+                for (int32_t x = 0; x < nn; x++)
+                    (void)tr_i32(&r);
+            }
+        }
+    }
+    tr_done(&r);
+    tw_free(&body);
+    return n;
+}
+
+static void
+test_acl_semantics(void **state)
+{
+    rt_broker_t *b = rt_broker_start(NULL);
+    rt_client_t cl;
+    const rt_acl_t deny_write = {2, "sec", 3, "User:ANONYMOUS", "*", 4, 2};
+    const rt_acl_t allow_read = {2, "sec", 3, "User:*", "*", 3, 3};
+    const rt_acl_t lock_cluster = {4, "kafka-cluster", 3, "User:nobody", "*", 2, 3};
+    const rt_acl_t any = {1, NULL, 1, NULL, NULL, 1, 1};
+    int16_t errs[1];
+    rt_acls_t got;
+    bool found;
+    int total;
+
+    (void)state;
+    rt_connect(&cl, b);
+    rt_create_topic(&cl, "sec", 1);
+    rt_create_topic(&cl, "open", 1);
+    assert_int_equal(rt_produce_err(&cl, "sec"), 0);
+    total = rt_metadata_all(&cl, "sec", &found);
+    assert_true(found);
+
+    /* A DENY WRITE on sec: produce refused; and as sec now has bindings and
+     * none allows ANONYMOUS anything, it cannot even DESCRIBE it: Metadata
+     * by name says TOPIC_AUTHORIZATION_FAILED and a listing leaves it out. */
+    rt_create_acls_ok(&cl, &deny_write, 1);
+    assert_int_equal(rt_produce_err(&cl, "sec"), WEIR_KERR_TOPIC_AUTHORIZATION_FAILED);
+    assert_int_equal(rt_fetch_err(&cl, "sec"), WEIR_KERR_TOPIC_AUTHORIZATION_FAILED);
+    assert_int_equal(rt_metadata_err(&cl, b, "sec"), WEIR_KERR_TOPIC_AUTHORIZATION_FAILED);
+    assert_int_equal(rt_metadata_all(&cl, "sec", &found), total - 1);
+    assert_false(found);
+    /* Other topics have no bindings: still open. */
+    assert_int_equal(rt_produce_err(&cl, "open"), 0);
+
+    /* READ for everyone: READ implies DESCRIBE; the DENY still beats WRITE. */
+    rt_create_acls_ok(&cl, &allow_read, 1);
+    assert_int_equal(rt_fetch_err(&cl, "sec"), 0);
+    assert_int_equal(rt_metadata_err(&cl, b, "sec"), 0);
+    assert_int_equal(rt_produce_err(&cl, "sec"), WEIR_KERR_TOPIC_AUTHORIZATION_FAILED);
+
+    /* Without the DENY, WRITE is still refused: sec has a binding (READ
+     * for User:*) and none grants WRITE (Kafka's rule). */
+    {
+        rt_acls_t del;
+        rt_delete_acls(&cl, 1, &deny_write, 1, &del);
+        assert_int_equal(del.err, 0);
+        assert_int_equal(del.n, 1);
+    }
+    assert_int_equal(rt_produce_err(&cl, "sec"), WEIR_KERR_TOPIC_AUTHORIZATION_FAILED);
+    /* With no binding left the default rule opens it again, at once, on
+     * the same connection. */
+    {
+        rt_acls_t del;
+        rt_delete_acls(&cl, 1, &allow_read, 1, &del);
+        assert_int_equal(del.n, 1);
+    }
+    assert_int_equal(rt_produce_err(&cl, "sec"), 0);
+
+    /* Once the cluster has a binding that does not allow ANONYMOUS, the ACL
+     * APIs themselves are refused with CLUSTER_AUTHORIZATION_FAILED. */
+    rt_create_acls_ok(&cl, &lock_cluster, 1);
+    rt_create_acls(&cl, 1, &deny_write, 1, errs, NULL);
+    assert_int_equal(errs[0], WEIR_KERR_CLUSTER_AUTHORIZATION_FAILED);
+    rt_describe_acls(&cl, 1, &any, &got);
+    assert_int_equal(got.err, WEIR_KERR_CLUSTER_AUTHORIZATION_FAILED);
+    assert_int_equal(got.n, 0);
+    {
+        rt_acls_t del;
+        rt_delete_acls(&cl, 1, &any, 1, &del);
+        assert_int_equal(del.err, WEIR_KERR_CLUSTER_AUTHORIZATION_FAILED);
+    }
+    /* CreateTopics: CREATE on the cluster is gone, but a topic with no
+     * binding is still open to CREATE by the default rule. */
+    rt_create_topic(&cl, "sec2", 1);
+    rt_close(&cl);
+    rt_broker_stop(b);
+}
+
 int
 main(void)
 {
@@ -3716,6 +4199,7 @@ main(void)
         cmocka_unit_test(test_delete_and_partitions_semantics),
         cmocka_unit_test(test_delete_disabled),
         cmocka_unit_test(test_configs_semantics),
+        cmocka_unit_test(test_acl_semantics),
     };
 
     weir_log_level = WEIR_LOG_WARN;

@@ -39,7 +39,9 @@ static const char *const all_keys[] = {
     "ssl.key.password", "ssl.truststore.type", "ssl.truststore.location",
     "ssl.enabled.protocols", "ssl.cipher.suites", "ssl.client.auth",
     "ssl.principal.mapping.rules", "sasl.enabled.mechanisms", "connections.max.reauth.ms",
-    "super.users", "ldap.url", "ldap.starttls", "ldap.ca.location", "ldap.user.dn.template",
+    "super.users", "allow.everyone.if.no.acl.found", "weir.admin.group", "quota.window.num",
+    "quota.window.size.seconds", "ldap.url", "ldap.starttls", "ldap.ca.location",
+    "ldap.user.dn.template",
     "ldap.bind.dn", "ldap.bind.password", "ldap.user.search.base", "ldap.user.name.attribute",
     "ldap.user.object.class", "ldap.group.search.base", "ldap.group.object.class",
     "ldap.group.member.attribute", "ldap.group.name.attribute", "ldap.timeout.ms",
@@ -53,6 +55,9 @@ static const char *const all_keys[] = {
     "group.min.session.timeout.ms", "group.max.session.timeout.ms",
     "group.initial.rebalance.delay.ms", "group.max.size", "offsets.retention.minutes",
     "offsets.retention.check.interval.ms", "offset.metadata.max.bytes",
+    /* HTTP listeners and the graceful stop (issues 6, 8) */
+    "http.listeners", "http.auth", "http.max.request.bytes", "http.max.header.bytes",
+    "http.keepalive.timeout.ms", "http.request.timeout.ms", "weir.shutdown.timeout.ms",
 };
 
 static char tmpdir[64];

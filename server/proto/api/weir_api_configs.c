@@ -9,12 +9,17 @@
  * resource is named by this node's id; the empty name is Kafka's
  * cluster-wide dynamic default, of which Weir has none, so it describes an
  * empty list.  Each handler reads the whole request before acting; a
- * malformed one closes the connection with nothing changed.
+ * malformed one closes the connection with nothing changed.  Governance,
+ * as in Kafka: describing needs DESCRIBE_CONFIGS and altering
+ * ALTER_CONFIGS, on the topic (TOPIC_AUTHORIZATION_FAILED) or on the cluster
+ * for the broker (CLUSTER_AUTHORIZATION_FAILED); a tenant's topics keep
+ * retention.ms within its limit (POLICY_VIOLATION); changes are audited.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
@@ -221,9 +226,16 @@ weir_dc_topic(weir_req_t *req, weir_wbuf_t *w, const weir_dc_res_t *r)
     int16_t v = req->ApiVersion;
     char errstr[WEIR_CFG_ERRSTR];
     weir_kerr_t err;
-    weir_topic_t *t = weir_cfg_topic(brk, r->name, &err, errstr, sizeof(errstr));
+    weir_topic_t *t = NULL;
     size_t pos;
     int32_t n = 0;
+
+    if (!weir_req_allowed(req, WEIR_ACL_RES_TOPIC, r->name, WEIR_ACL_OP_DESCRIBE_CONFIGS)) {
+        err = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+        snprintf(errstr, sizeof(errstr), "not authorized to describe the topic's configuration");
+    } else {
+        t = weir_cfg_topic(brk, r->name, &err, errstr, sizeof(errstr));
+    }
 
     weir_wr_i16(w, (int16_t)err);
     weir_wr_cstr(w, err ? errstr : NULL);
@@ -261,7 +273,12 @@ weir_dc_broker(weir_req_t *req, weir_wbuf_t *w, const weir_dc_res_t *r)
 
     snprintf(id, sizeof(id), "%d", brk->node_id);
     all = weir_str_eq(r->name, id);
-    if (!all && r->name.len != 0) {
+    if (!weir_req_allowed_cluster(req, WEIR_ACL_OP_DESCRIBE_CONFIGS)) {
+        all = false;
+        err = WEIR_KERR_CLUSTER_AUTHORIZATION_FAILED;
+        snprintf(errstr, sizeof(errstr), "not authorized to describe the broker's "
+                 "configuration");
+    } else if (!all && r->name.len != 0) {
         err = WEIR_KERR_INVALID_REQUEST;
         snprintf(errstr, sizeof(errstr), "unexpected broker id '%.*s': expected %d (this "
                  "broker) or the empty string", r->name.len, r->name.ptr, brk->node_id);
@@ -504,15 +521,64 @@ weir_ac_check_keys(weir_ac_res_t *r)
     return ok;
 }
 
+/* ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED otherwise). */
+static bool
+weir_cfg_alter_allowed(weir_req_t *req, weir_ac_res_t *r)
+{
+    if (weir_req_allowed(req, WEIR_ACL_RES_TOPIC, r->name, WEIR_ACL_OP_ALTER_CONFIGS))
+        return true;
+    r->err = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+    snprintf(r->errstr, sizeof(r->errstr), "not authorized to alter the topic's configuration");
+    return false;
+}
+
+/* Replaces t's overrides with kv after the tenant policy (retention), unless
+ * r already failed; audits the change. */
+static void
+weir_cfg_apply(weir_req_t *req, weir_ac_res_t *r, weir_topic_t *t, const weir_kvlist_t *kv,
+               bool validate_only)
+{
+    if (r->err)
+        return;
+    r->err = weir_req_topic_configs_policy(req, t, kv, r->errstr, sizeof(r->errstr));
+    if (r->err) {
+        weir_req_audit(req, "topic.configs", t->name, "denied", r->errstr);
+        return;
+    }
+    r->err = weir_broker_topic_set_configs(req->brk, t, kv, validate_only, r->errstr,
+                                           sizeof(r->errstr));
+    if (!r->err && !validate_only) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "overrides=%zu", kv->count);
+        weir_req_audit(req, "topic.configs", t->name, "ok", detail);
+    }
+}
+
+/* The error for altering a resource that is not a topic: the cluster's
+ * ALTER_CONFIGS first (CLUSTER_AUTHORIZATION_FAILED), then not alterable. */
+static weir_kerr_t
+weir_cfg_not_alterable_auth(weir_req_t *req, int8_t type, char *errstr, size_t errstr_size)
+{
+    if ((type == WEIR_RES_BROKER || type == WEIR_RES_BROKER_LOGGER) &&
+        !weir_req_allowed_cluster(req, WEIR_ACL_OP_ALTER_CONFIGS)) {
+        snprintf(errstr, errstr_size, "not authorized to alter the broker's configuration");
+        return WEIR_KERR_CLUSTER_AUTHORIZATION_FAILED;
+    }
+    return weir_cfg_not_alterable(type, errstr, errstr_size);
+}
+
 /* AlterConfigs on a topic: the given set replaces every override (a null
  * value leaves the key unset). */
 static void
 weir_ac_topic_replace(weir_req_t *req, weir_ac_res_t *r, bool validate_only)
 {
     weir_broker_t *brk = req->brk;
-    weir_topic_t *t = weir_cfg_topic(brk, r->name, &r->err, r->errstr, sizeof(r->errstr));
+    weir_topic_t *t;
     weir_kvlist_t kv = {NULL, 0};
 
+    if (!weir_cfg_alter_allowed(req, r))
+        return;
+    t = weir_cfg_topic(brk, r->name, &r->err, r->errstr, sizeof(r->errstr));
     if (!t || !weir_ac_check_keys(r))
         return;
     for (int32_t i = 0; i < r->nconfigs; i++) {
@@ -531,9 +597,7 @@ weir_ac_topic_replace(weir_req_t *req, weir_ac_res_t *r, bool validate_only)
         if (r->err)
             break;
     }
-    if (!r->err)
-        r->err = weir_broker_topic_set_configs(brk, t, &kv, validate_only, r->errstr,
-                                               sizeof(r->errstr));
+    weir_cfg_apply(req, r, t, &kv, validate_only);
     weir_kvlist_free(&kv);
 }
 
@@ -559,7 +623,7 @@ weir_api_AlterConfigs(weir_req_t *req)
         else if (r->type == WEIR_RES_TOPIC)
             weir_ac_topic_replace(req, r, validate_only);
         else
-            r->err = weir_cfg_not_alterable(r->type, r->errstr, sizeof(r->errstr));
+            r->err = weir_cfg_not_alterable_auth(req, r->type, r->errstr, sizeof(r->errstr));
         if (r->err)
             weir_cfg_log_refused(req, "AlterConfigs", r->type, r->name, r->err, r->errstr);
     }
@@ -768,18 +832,19 @@ static void
 weir_iac_topic(weir_req_t *req, weir_ac_res_t *r, bool validate_only)
 {
     weir_broker_t *brk = req->brk;
-    weir_topic_t *t = weir_cfg_topic(brk, r->name, &r->err, r->errstr, sizeof(r->errstr));
+    weir_topic_t *t;
     weir_kvlist_t kv;
 
+    if (!weir_cfg_alter_allowed(req, r))
+        return;
+    t = weir_cfg_topic(brk, r->name, &r->err, r->errstr, sizeof(r->errstr));
     if (!t || !weir_ac_check_keys(r))
         return;
     weir_kvlist_copy(&kv, &t->configs);
     for (int32_t i = 0; i < r->nconfigs; i++)
         if (!weir_iac_apply(brk, r, &r->configs[i], &kv))
             break;
-    if (!r->err)
-        r->err = weir_broker_topic_set_configs(brk, t, &kv, validate_only, r->errstr,
-                                               sizeof(r->errstr));
+    weir_cfg_apply(req, r, t, &kv, validate_only);
     weir_kvlist_free(&kv);
 }
 
@@ -805,7 +870,7 @@ weir_api_IncrementalAlterConfigs(weir_req_t *req)
         else if (r->type == WEIR_RES_TOPIC)
             weir_iac_topic(req, r, validate_only);
         else
-            r->err = weir_cfg_not_alterable(r->type, r->errstr, sizeof(r->errstr));
+            r->err = weir_cfg_not_alterable_auth(req, r->type, r->errstr, sizeof(r->errstr));
         if (r->err)
             weir_cfg_log_refused(req, "IncrementalAlterConfigs", r->type, r->name, r->err,
                                  r->errstr);

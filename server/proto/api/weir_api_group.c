@@ -8,18 +8,19 @@
  * with the coordinator, with a cancel hook so a closed connection takes it
  * back.  DeleteGroups waits for the deletion to be durable; its request is
  * orphan-safe (answered if the connection is still there, freed if not).
+ * Governance, as in Kafka: Join/Sync/Heartbeat/Leave need READ on the
+ * group, DescribeGroups DESCRIBE, DeleteGroups DELETE
+ * (GROUP_AUTHORIZATION_FAILED); ListGroups lists every group with DESCRIBE
+ * on the cluster, else the groups the principal may DESCRIBE.
  */
 #include <stdio.h>
 
 #include "group/weir_group.h"
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
-
-/* Kafka's AclOperation codes READ (3), DELETE (6) and DESCRIBE (8): what an
- * unauthenticated client may do to a group while Weir has no authorizer. */
-#define WEIR_GROUP_AUTHORIZED_OPS ((1 << 3) | (1 << 6) | (1 << 8))
 
 typedef struct weir_gapi_s {
     weir_gwait_t w;
@@ -27,7 +28,27 @@ typedef struct weir_gapi_s {
     weir_str_t *ids; /* DeleteGroups */
     weir_kerr_t *errs;
     int32_t n;
+    /* DeleteGroups: the groups the principal may delete, handed to the
+     * coordinator, and where each sits in ids. */
+    weir_str_t *sub_ids;
+    weir_kerr_t *sub_errs;
+    int32_t *sub_idx;
+    int32_t nsub;
 } weir_gapi_t;
+
+/* The group operations (Kafka's AclOperation bits READ, DELETE, DESCRIBE)
+ * the principal may do on a group, for DescribeGroups v3+. */
+static int32_t
+weir_group_authorized_ops(weir_req_t *req, weir_str_t id)
+{
+    static const int ops[] = {WEIR_ACL_OP_READ, WEIR_ACL_OP_DELETE, WEIR_ACL_OP_DESCRIBE};
+    int32_t bits = 0;
+
+    for (size_t i = 0; i < WEIR_ARRAY_SIZE(ops); i++)
+        if (weir_req_visible(req, WEIR_ACL_RES_GROUP, id, ops[i]))
+            bits |= (int32_t)1 << ops[i];
+    return bits;
+}
 
 static weir_gapi_t *
 weir_gapi_new(weir_req_t *req, void (*done)(weir_gwait_t *w))
@@ -46,6 +67,9 @@ weir_gapi_free(weir_gapi_t *ctx)
     weir_gwait_release(&ctx->w);
     free(ctx->ids);
     free(ctx->errs);
+    free(ctx->sub_ids);
+    free(ctx->sub_errs);
+    free(ctx->sub_idx);
     free(ctx);
 }
 
@@ -184,7 +208,12 @@ weir_api_JoinGroup(weir_req_t *req)
         a.rebalance_timeout_ms = a.session_timeout_ms;
 
     ctx = weir_gapi_new(req, weir_join_done);
-    if (!co) {
+    if (!weir_req_allowed(req, WEIR_ACL_RES_GROUP, a.group_id, WEIR_ACL_OP_READ)) {
+        ctx->w.err = WEIR_KERR_GROUP_AUTHORIZATION_FAILED;
+        ctx->w.generation_id = -1;
+        weir_join_write(req, &ctx->w);
+        weir_gapi_free(ctx);
+    } else if (!co) {
         ctx->w.err = WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
         ctx->w.generation_id = -1;
         weir_join_write(req, &ctx->w);
@@ -261,7 +290,11 @@ weir_api_SyncGroup(weir_req_t *req)
         return -1;
     }
     ctx = weir_gapi_new(req, weir_sync_done);
-    if (!co) {
+    if (!weir_req_allowed(req, WEIR_ACL_RES_GROUP, group_id, WEIR_ACL_OP_READ)) {
+        ctx->w.err = WEIR_KERR_GROUP_AUTHORIZATION_FAILED;
+        weir_sync_write(req, &ctx->w);
+        weir_gapi_free(ctx);
+    } else if (!co) {
         ctx->w.err = WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
         weir_sync_write(req, &ctx->w);
         weir_gapi_free(ctx);
@@ -298,8 +331,11 @@ weir_api_Heartbeat(weir_req_t *req)
     weir_rd_tags(rd);
     if (rd->err)
         return -1;
-    err = co ? weir_coord_heartbeat(co, group_id, generation, member_id, instance_id)
-             : WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
+    if (!weir_req_allowed(req, WEIR_ACL_RES_GROUP, group_id, WEIR_ACL_OP_READ))
+        err = WEIR_KERR_GROUP_AUTHORIZATION_FAILED;
+    else
+        err = co ? weir_coord_heartbeat(co, group_id, generation, member_id, instance_id)
+                 : WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
     resp = weir_resp_new(req, 32);
     if (v >= 1)
         weir_wr_i32(&resp->buf, 0); /* ThrottleTimeMs */
@@ -347,7 +383,11 @@ weir_api_LeaveGroup(weir_req_t *req)
             free(members);
         return -1;
     }
-    err = co ? weir_coord_leave(co, group_id, members, n) : WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
+    if (!weir_req_allowed(req, WEIR_ACL_RES_GROUP, group_id, WEIR_ACL_OP_READ))
+        err = WEIR_KERR_GROUP_AUTHORIZATION_FAILED;
+    else
+        err = co ? weir_coord_leave(co, group_id, members, n)
+                 : WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
     resp = weir_resp_new(req, 64 + (size_t)n * 64);
     b = &resp->buf;
     if (v >= 1)
@@ -379,12 +419,21 @@ weir_api_LeaveGroup(weir_req_t *req)
 typedef struct weir_list_ctx_s {
     weir_wbuf_t *b;
     int32_t n;
+    weir_req_t *req;
+    bool all;        /* DESCRIBE on the cluster: every group */
 } weir_list_ctx_t;
 
 static void
 weir_list_one(void *arg, weir_group_t *g)
 {
     weir_list_ctx_t *lc = arg;
+
+    /* Without DESCRIBE on the cluster, only groups the principal may
+     * DESCRIBE are listed (Kafka). */
+    if (!lc->all &&
+        !weir_req_visible(lc->req, WEIR_ACL_RES_GROUP, (weir_str_t){(int32_t)strlen(g->id), g->id},
+                          WEIR_ACL_OP_DESCRIBE))
+        return;
 
     weir_wr_cstr(lc->b, g->id);
     weir_wr_cstr(lc->b, g->protocol_type ? g->protocol_type : "");
@@ -407,6 +456,11 @@ weir_api_ListGroups(weir_req_t *req)
     resp = weir_resp_new(req, 256);
     lc.b = &resp->buf;
     lc.n = 0;
+    lc.req = req;
+    lc.all = weir_req_visible(req, WEIR_ACL_RES_CLUSTER,
+                              (weir_str_t){(int32_t)strlen(WEIR_ACL_CLUSTER_NAME),
+                                           WEIR_ACL_CLUSTER_NAME},
+                              WEIR_ACL_OP_DESCRIBE);
     if (req->ApiVersion >= 1)
         weir_wr_i32(lc.b, 0); /* ThrottleTimeMs */
     weir_wr_i16(lc.b, (int16_t)(co ? WEIR_KERR_NONE : WEIR_KERR_COORDINATOR_NOT_AVAILABLE));
@@ -423,7 +477,8 @@ weir_api_ListGroups(weir_req_t *req)
 /* DescribeGroups                                                     */
 
 static void
-weir_describe_one(weir_wbuf_t *b, int16_t v, weir_coord_t *co, weir_str_t id, bool include_ops)
+weir_describe_one(weir_req_t *req, weir_wbuf_t *b, int16_t v, weir_coord_t *co, weir_str_t id,
+                  bool include_ops)
 {
     weir_group_t *g = NULL;
     weir_kerr_t err = WEIR_KERR_NONE;
@@ -431,6 +486,8 @@ weir_describe_one(weir_wbuf_t *b, int16_t v, weir_coord_t *co, weir_str_t id, bo
 
     if (id.len < 0)
         err = WEIR_KERR_INVALID_GROUP_ID;
+    else if (!weir_req_allowed(req, WEIR_ACL_RES_GROUP, id, WEIR_ACL_OP_DESCRIBE))
+        err = WEIR_KERR_GROUP_AUTHORIZATION_FAILED;
     else if (!co)
         err = WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
     else
@@ -473,7 +530,7 @@ weir_describe_one(weir_wbuf_t *b, int16_t v, weir_coord_t *co, weir_str_t id, bo
         }
     }
     if (v >= 3)
-        weir_wr_i32(b, include_ops && !err ? WEIR_GROUP_AUTHORIZED_OPS : INT32_MIN);
+        weir_wr_i32(b, include_ops && !err ? weir_group_authorized_ops(req, id) : INT32_MIN);
     weir_wr_tags(b);
 }
 
@@ -505,7 +562,7 @@ weir_api_DescribeGroups(weir_req_t *req)
         weir_wr_i32(&resp->buf, 0); /* ThrottleTimeMs */
     weir_wr_array(&resp->buf, n > 0 ? n : 0);
     for (int32_t i = 0; i < n; i++)
-        weir_describe_one(&resp->buf, v, co, ids[i], include_ops);
+        weir_describe_one(req, &resp->buf, v, co, ids[i], include_ops);
     weir_wr_tags(&resp->buf);
     free(ids);
     weir_req_respond(req, resp);
@@ -538,6 +595,9 @@ weir_delete_groups_done(weir_gwait_t *w)
     weir_gapi_t *ctx = w->opaque;
     weir_req_t *req = ctx->req;
 
+    for (int32_t k = 0; ctx->sub_idx && k < ctx->nsub; k++)
+        ctx->errs[ctx->sub_idx[k]] = ctx->sub_errs[k];
+
     if (weir_gapi_detach(ctx))
         weir_delete_groups_write(req, ctx);
     weir_gapi_free(ctx);
@@ -569,8 +629,22 @@ weir_api_DeleteGroups(weir_req_t *req)
         weir_gapi_free(ctx);
         return 0;
     }
+    /* DELETE on each group (GROUP_AUTHORIZATION_FAILED); the coordinator
+     * sees only the groups the principal may delete. */
+    ctx->sub_ids = weir_calloc((size_t)ctx->n + 1, sizeof(*ctx->sub_ids));
+    ctx->sub_errs = weir_calloc((size_t)ctx->n + 1, sizeof(*ctx->sub_errs));
+    ctx->sub_idx = weir_calloc((size_t)ctx->n + 1, sizeof(*ctx->sub_idx));
+    for (int32_t i = 0; i < ctx->n; i++) {
+        if (ctx->ids[i].len >= 0 &&
+            !weir_req_allowed(req, WEIR_ACL_RES_GROUP, ctx->ids[i], WEIR_ACL_OP_DELETE)) {
+            ctx->errs[i] = WEIR_KERR_GROUP_AUTHORIZATION_FAILED;
+            continue;
+        }
+        ctx->sub_ids[ctx->nsub] = ctx->ids[i];
+        ctx->sub_idx[ctx->nsub++] = i;
+    }
     /* No cancel hook: a deletion goes through even if the client leaves;
      * the done callback frees an orphaned request. */
-    weir_coord_delete_groups(co, ctx->ids, ctx->errs, ctx->n, &ctx->w);
+    weir_coord_delete_groups(co, ctx->sub_ids, ctx->sub_errs, ctx->nsub, &ctx->w);
     return 0;
 }

@@ -2,9 +2,12 @@
  * weir_api_initproducerid.c: InitProducerId (ApiKey 22), versions 0-1, for
  * idempotent producers.  Producer ids come from blocks reserved in the
  * store, so they are never reused across restarts.  Transactional producers
- * are refused: transactions are not offered.
+ * are refused: transactions are not offered.  An idempotent producer needs
+ * IDEMPOTENT_WRITE on the cluster or, as in Kafka since KIP-679, WRITE on
+ * some topic (CLUSTER_AUTHORIZATION_FAILED otherwise).
  */
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_log.h"
 
@@ -26,6 +29,8 @@ weir_api_InitProducerId(weir_req_t *req)
         err = WEIR_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
         WEIR_LOG(WEIR_LOG_WARN, "transactions_unsupported", "conn=%llu peer=%s",
                  (unsigned long long)req->conn->id, req->conn->peer);
+    } else if (!weir_req_allowed_idempotent(req)) {
+        err = WEIR_KERR_CLUSTER_AUTHORIZATION_FAILED;
     } else {
         pid = weir_broker_next_producer_id(req->brk);
         if (pid < 0)

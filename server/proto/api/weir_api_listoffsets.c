@@ -3,9 +3,11 @@
  *
  * Timestamp -1 is the latest offset (the high watermark), -2 the earliest
  * (the log start offset); any other timestamp finds the earliest offset
- * whose record timestamp is at least that, through the time index.
+ * whose record timestamp is at least that, through the time index.  Each
+ * topic needs DESCRIBE (TOPIC_AUTHORIZATION_FAILED otherwise).
  */
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 
@@ -55,6 +57,7 @@ weir_api_ListOffsets(weir_req_t *req)
     for (int32_t t = 0; t < ntopics; t++) {
         weir_str_t name = weir_rd_str(rd);
         int32_t n = weir_rd_array(rd, 12);
+        bool denied = !weir_req_allowed(req, WEIR_ACL_RES_TOPIC, name, WEIR_ACL_OP_DESCRIBE);
         weir_wr_kstr(w, name);
         weir_wr_array(w, n < 0 ? 0 : n);
         for (int32_t i = 0; i < n; i++) {
@@ -65,7 +68,9 @@ weir_api_ListOffsets(weir_req_t *req)
 
             if (v == 0)
                 (void)weir_rd_i32(rd); /* MaxNumOffsets */
-            if (!part) {
+            if (denied) {
+                err = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+            } else if (!part) {
                 err = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else if (ts == WEIR_LIST_LATEST) {
                 offset = weir_plog_end_offset(part->log);

@@ -5,11 +5,15 @@
  * client connected to), which is also the controller.  Topics asked for by
  * name that do not exist are created when auto.create.topics.enable is on
  * (and, from v4, the client allows it); creation is synchronous, so the
- * answer already describes the new topic.
+ * answer already describes the new topic.  Governance: a listing of all
+ * topics leaves out those the principal may not DESCRIBE; a topic asked for
+ * by name without DESCRIBE gets TOPIC_AUTHORIZATION_FAILED whether it exists
+ * or not; auto-creation needs CREATE and passes the tenant policy.
  */
 #include <stdio.h>
 
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
@@ -66,6 +70,39 @@ weir_metadata_unique(weir_str_t *names, int32_t n)
     return k;
 }
 
+/* Auto-creation of a topic asked for by name: CREATE on the cluster or on
+ * the topic (TOPIC_AUTHORIZATION_FAILED otherwise, as Kafka), then the
+ * tenant policy, then the broker. */
+static weir_kerr_t
+weir_metadata_auto_create(weir_req_t *req, const char *name, weir_topic_t **t, char *errstr,
+                          size_t errstr_size)
+{
+    weir_broker_t *brk = req->brk;
+    weir_str_t n = {(int32_t)strlen(name), name};
+    weir_kvlist_t configs = {NULL, 0};
+    weir_kerr_t err;
+
+    if (!weir_req_visible(req, WEIR_ACL_RES_CLUSTER,
+                          (weir_str_t){(int32_t)strlen(WEIR_ACL_CLUSTER_NAME),
+                                       WEIR_ACL_CLUSTER_NAME},
+                          WEIR_ACL_OP_CREATE) &&
+        !weir_req_allowed(req, WEIR_ACL_RES_TOPIC, n, WEIR_ACL_OP_CREATE)) {
+        snprintf(errstr, errstr_size, "not authorized to create topic '%s'", name);
+        return WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+    }
+    err = weir_req_topic_create_policy(req, name, brk->conf->num_partitions, &configs, errstr,
+                                       errstr_size);
+    if (!err)
+        err = weir_broker_topic_create(brk, name, brk->conf->num_partitions, &configs, false,
+                                       errstr, errstr_size, t);
+    if (!err)
+        weir_req_audit(req, "topic.create", name, "ok", "auto-created by Metadata");
+    else if (err == WEIR_KERR_POLICY_VIOLATION)
+        weir_req_audit(req, "topic.create", name, "denied", errstr);
+    weir_kvlist_free(&configs);
+    return err;
+}
+
 int
 weir_api_Metadata(weir_req_t *req)
 {
@@ -113,12 +150,18 @@ weir_api_Metadata(weir_req_t *req)
         weir_wr_i32(w, brk->node_id); /* ControllerId */
 
     if (ntopics < 0) {
-        weir_wr_array(w, (int32_t)brk->ntopics);
+        /* Every topic the principal may DESCRIBE; the others are left out. */
+        size_t pos = weir_wr_array_begin(w);
+        int32_t shown = 0;
         for (size_t i = 0; i < brk->ntopics; i++) {
             weir_topic_t *t = brk->topics[i];
             weir_str_t n = {(int32_t)strlen(t->name), t->name};
+            if (!weir_req_visible(req, WEIR_ACL_RES_TOPIC, n, WEIR_ACL_OP_DESCRIBE))
+                continue;
             weir_metadata_write_topic(w, v, brk, WEIR_KERR_NONE, n, t);
+            shown++;
         }
+        weir_wr_array_end(w, pos, shown);
     } else {
         weir_wr_array(w, ntopics);
         for (int32_t i = 0; i < ntopics; i++) {
@@ -129,6 +172,9 @@ weir_api_Metadata(weir_req_t *req)
 
             if (n.len <= 0 || n.len > 249) {
                 err = WEIR_KERR_INVALID_TOPIC_EXCEPTION;
+            } else if (!weir_req_allowed(req, WEIR_ACL_RES_TOPIC, n, WEIR_ACL_OP_DESCRIBE)) {
+                /* Whether it exists or not: nothing is revealed. */
+                err = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
             } else {
                 t = weir_broker_topic_find(brk, n.ptr, (size_t)n.len);
                 if (!t) {
@@ -136,8 +182,7 @@ weir_api_Metadata(weir_req_t *req)
                     if (!err && brk->conf->auto_create_topics_enable && allow_auto) {
                         memcpy(name, n.ptr, (size_t)n.len);
                         name[n.len] = '\0';
-                        err = weir_broker_topic_create(brk, name, brk->conf->num_partitions, NULL,
-                                                       false, errstr, sizeof(errstr), &t);
+                        err = weir_metadata_auto_create(req, name, &t, errstr, sizeof(errstr));
                         if (err)
                             WEIR_LOG(WEIR_LOG_WARN, "auto_create_failed", "topic=%s error=%s "
                                      "reason=\"%s\"", name, weir_kerr_name(err), errstr);

@@ -9,12 +9,18 @@
  * completes even if the client leaves, and the request is freed then).
  * OffsetFetch reads memory.  OffsetCommit v1's CommitTimestamp and v2-4's
  * RetentionTimeMs are read and ignored: retention is the broker's
- * offsets.retention.minutes, as from v5 on.
+ * offsets.retention.minutes, as from v5 on.  Governance, as in Kafka:
+ * OffsetCommit needs READ on the group (else every partition answers
+ * GROUP_AUTHORIZATION_FAILED) and READ on each topic; OffsetFetch DESCRIBE
+ * on the group and on each topic named (topics not describable are left
+ * out of an all-topics fetch); OffsetDelete DELETE on the group and READ on
+ * each topic.
  */
 #include <stdio.h>
 
 #include "group/weir_group.h"
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
@@ -115,13 +121,16 @@ weir_oapi_write_topics(weir_wbuf_t *b, const weir_oapi_t *ctx)
     }
 }
 
-/* Marks partitions this broker does not have. */
+/* Marks partitions of topics the principal may not READ (governance) and
+ * partitions this broker does not have. */
 static void
-weir_oapi_check_topics(weir_oapi_t *ctx, weir_broker_t *brk)
+weir_oapi_check_topics(weir_oapi_t *ctx, weir_req_t *req)
 {
     for (int32_t i = 0; i < ctx->nparts; i++) {
         weir_commit_part_t *p = &ctx->parts[i];
-        if (!weir_broker_partition(brk, p->topic, p->partition))
+        if (!weir_req_allowed(req, WEIR_ACL_RES_TOPIC, p->topic, WEIR_ACL_OP_READ))
+            p->err = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+        else if (!weir_broker_partition(req->brk, p->topic, p->partition))
             p->err = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
 }
@@ -195,7 +204,15 @@ weir_api_OffsetCommit(weir_req_t *req)
         weir_oapi_free(ctx);
         return -1;
     }
-    weir_oapi_check_topics(ctx, req->brk);
+    if (!weir_req_allowed(req, WEIR_ACL_RES_GROUP, group_id, WEIR_ACL_OP_READ)) {
+        /* Kafka: every partition answers GROUP_AUTHORIZATION_FAILED. */
+        for (int32_t i = 0; i < ctx->nparts; i++)
+            ctx->parts[i].err = WEIR_KERR_GROUP_AUTHORIZATION_FAILED;
+        weir_commit_write(req, ctx);
+        weir_oapi_free(ctx);
+        return 0;
+    }
+    weir_oapi_check_topics(ctx, req);
     if (!co) {
         for (int32_t i = 0; i < ctx->nparts; i++)
             if (!ctx->parts[i].err)
@@ -293,6 +310,8 @@ weir_api_OffsetFetch(weir_req_t *req)
     }
     if (group_id.len < 0 || (group_id.len > 0 && memchr(group_id.ptr, '\0', (size_t)group_id.len)))
         err = WEIR_KERR_INVALID_GROUP_ID;
+    else if (!weir_req_allowed(req, WEIR_ACL_RES_GROUP, group_id, WEIR_ACL_OP_DESCRIBE))
+        err = WEIR_KERR_GROUP_AUTHORIZATION_FAILED;
     else if (!co)
         err = WEIR_KERR_COORDINATOR_NOT_AVAILABLE;
     else
@@ -315,6 +334,14 @@ weir_api_OffsetFetch(weir_req_t *req)
         topics_pos = weir_wr_array_begin(b);
         while (i < fa.n) {
             size_t j = i, ppos;
+            weir_str_t tn = {(int32_t)strlen(fa.v[i]->topic), fa.v[i]->topic};
+            if (!weir_req_visible(req, WEIR_ACL_RES_TOPIC, tn, WEIR_ACL_OP_DESCRIBE)) {
+                /* Left out: the principal may not see this topic. */
+                while (j < fa.n && strcmp(fa.v[j]->topic, fa.v[i]->topic) == 0)
+                    j++;
+                i = j;
+                continue;
+            }
             weir_wr_cstr(b, fa.v[i]->topic);
             ppos = weir_wr_array_begin(b);
             while (j < fa.n && strcmp(fa.v[j]->topic, fa.v[i]->topic) == 0) {
@@ -333,14 +360,19 @@ weir_api_OffsetFetch(weir_req_t *req)
         for (int32_t t = 0; t < ntopics; t++) {
             weir_str_t topic = weir_rd_str(rd);
             int32_t n = weir_rd_array(rd, 4);
+            bool denied = !err && n > 0 &&
+                          !weir_req_allowed(req, WEIR_ACL_RES_TOPIC, topic, WEIR_ACL_OP_DESCRIBE);
 
             weir_wr_kstr(b, topic.len >= 0 ? topic : (weir_str_t){0, ""});
             weir_wr_array(b, n > 0 ? n : 0);
             for (int32_t i = 0; i < n; i++) {
                 int32_t partition = weir_rd_i32(rd);
-                const weir_offset_t *o = g && !err ? weir_group_offset(g, topic, partition) : NULL;
+                const weir_offset_t *o =
+                    g && !err && !denied ? weir_group_offset(g, topic, partition) : NULL;
                 /* v0-1 have no top-level error: it goes on each partition. */
-                weir_fetch_write_part(b, v, partition, o, v < 2 ? err : WEIR_KERR_NONE);
+                weir_fetch_write_part(b, v, partition, o,
+                                      denied ? WEIR_KERR_TOPIC_AUTHORIZATION_FAILED
+                                      : v < 2 ? err : WEIR_KERR_NONE);
             }
             weir_rd_tags(rd);
             weir_wr_tags(b);
@@ -401,7 +433,12 @@ weir_api_OffsetDelete(weir_req_t *req)
         weir_oapi_free(ctx);
         return -1;
     }
-    weir_oapi_check_topics(ctx, req->brk);
+    if (!weir_req_allowed(req, WEIR_ACL_RES_GROUP, group_id, WEIR_ACL_OP_DELETE)) {
+        weir_offset_delete_write(req, ctx, WEIR_KERR_GROUP_AUTHORIZATION_FAILED);
+        weir_oapi_free(ctx);
+        return 0;
+    }
+    weir_oapi_check_topics(ctx, req);
     if (!co) {
         weir_offset_delete_write(req, ctx, WEIR_KERR_COORDINATOR_NOT_AVAILABLE);
         weir_oapi_free(ctx);

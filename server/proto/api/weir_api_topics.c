@@ -9,12 +9,16 @@
  * _add_partitions), which persist them.  This is a one-node cluster: a
  * replication factor other than 1 (or -1, the default) is refused, and a
  * manual replica assignment is accepted only when every replica is this
- * node.
+ * node.  Governance: CreateTopics needs CREATE on the cluster or the topic,
+ * DeleteTopics DELETE and CreatePartitions ALTER on the topic
+ * (TOPIC_AUTHORIZATION_FAILED); topics in a tenant's prefixes follow its
+ * policy (POLICY_VIOLATION naming the limit); changes are audited.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "weir_api.h"
+#include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_log.h"
@@ -322,7 +326,7 @@ weir_ct_configs(weir_ct_topic_t *t, weir_kvlist_t *kv)
 }
 
 static void
-weir_ct_create(weir_req_t *req, weir_ct_topic_t *t, bool validate_only)
+weir_ct_create(weir_req_t *req, weir_ct_topic_t *t, bool validate_only, bool cluster_create)
 {
     weir_broker_t *brk = req->brk;
     int32_t partitions;
@@ -333,6 +337,15 @@ weir_ct_create(weir_req_t *req, weir_ct_topic_t *t, bool validate_only)
         t->err = WEIR_KERR_INVALID_REQUEST;
         snprintf(t->errstr, sizeof(t->errstr), "topic %.*s is named more than once in the "
                  "request", t->name.len, t->name.ptr);
+        return;
+    }
+    /* CREATE on the cluster or on the topic (Kafka), before anything about
+     * the topic is revealed; a tenant member is told its prefixes. */
+    if (!cluster_create &&
+        !weir_req_allowed(req, WEIR_ACL_RES_TOPIC, t->name, WEIR_ACL_OP_CREATE)) {
+        name = weir_strndup(t->name.ptr, (size_t)t->name.len);
+        t->err = weir_req_topic_create_denied(req, name, t->errstr, sizeof(t->errstr));
+        free(name);
         return;
     }
     t->err = weir_topic_name_validate(t->name.ptr, (size_t)t->name.len, t->errstr,
@@ -377,8 +390,18 @@ weir_ct_create(weir_req_t *req, weir_ct_topic_t *t, bool validate_only)
         return;
     }
     name = weir_name_dup(t->name);
-    t->err = weir_broker_topic_create(brk, name, partitions, &kv, validate_only, t->errstr,
-                                      sizeof(t->errstr), NULL);
+    t->err = weir_req_topic_create_policy(req, name, partitions, &kv, t->errstr,
+                                          sizeof(t->errstr));
+    if (t->err == WEIR_KERR_POLICY_VIOLATION)
+        weir_req_audit(req, "topic.create", name, "denied", t->errstr);
+    if (!t->err)
+        t->err = weir_broker_topic_create(brk, name, partitions, &kv, validate_only, t->errstr,
+                                          sizeof(t->errstr), NULL);
+    if (!t->err && !validate_only) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "partitions=%d", partitions);
+        weir_req_audit(req, "topic.create", name, "ok", detail);
+    }
     free(name);
     weir_kvlist_free(&kv);
 }
@@ -389,7 +412,7 @@ weir_api_CreateTopics(weir_req_t *req)
     int16_t v = req->ApiVersion;
     weir_ct_topic_t *topics;
     int32_t n;
-    bool validate_only = false;
+    bool validate_only = false, cluster_create;
     weir_msg_t *resp;
     weir_wbuf_t *w;
 
@@ -408,9 +431,13 @@ weir_api_CreateTopics(weir_req_t *req)
         free(names);
         free(dup);
     }
+    cluster_create = n > 0 && weir_req_visible(req, WEIR_ACL_RES_CLUSTER,
+                                               (weir_str_t){(int32_t)strlen(WEIR_ACL_CLUSTER_NAME),
+                                                            WEIR_ACL_CLUSTER_NAME},
+                                               WEIR_ACL_OP_CREATE);
     for (int32_t i = 0; i < n; i++) {
         weir_ct_topic_t *t = &topics[i];
-        weir_ct_create(req, t, validate_only);
+        weir_ct_create(req, t, validate_only, cluster_create);
         if (t->err && WEIR_LOG_INFO <= weir_log_level) {
             char ln[96], lr[WEIR_TOPICS_ERRSTR];
             WEIR_LOG(WEIR_LOG_INFO, "create_topic_refused", "conn=%llu topic=%s error=%s "
@@ -482,6 +509,9 @@ weir_api_DeleteTopics(weir_req_t *req)
         if (dup[i]) {
             errs[i] = WEIR_KERR_INVALID_REQUEST;
             snprintf(errstr, sizeof(errstr), "topic is named more than once in the request");
+        } else if (!weir_req_allowed(req, WEIR_ACL_RES_TOPIC, names[i], WEIR_ACL_OP_DELETE)) {
+            errs[i] = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+            snprintf(errstr, sizeof(errstr), "not authorized to delete the topic");
         } else if (!brk->conf->delete_topic_enable) {
             /* Before v3 clients do not know TOPIC_DELETION_DISABLED. */
             errs[i] = v >= 3 ? WEIR_KERR_TOPIC_DELETION_DISABLED : WEIR_KERR_INVALID_REQUEST;
@@ -492,6 +522,11 @@ weir_api_DeleteTopics(weir_req_t *req)
             snprintf(errstr, sizeof(errstr), "no such topic");
         } else {
             errs[i] = weir_broker_topic_delete(brk, t, errstr, sizeof(errstr));
+            if (!errs[i]) {
+                char *name = weir_name_dup(names[i]);
+                weir_req_audit(req, "topic.delete", name, "ok", "");
+                free(name);
+            }
         }
         if (errs[i] && WEIR_LOG_INFO <= weir_log_level) {
             char ln[96], lr[WEIR_TOPICS_ERRSTR];
@@ -544,6 +579,12 @@ weir_cp_add(weir_req_t *req, weir_cp_topic_t *t, bool dup, bool validate_only)
                  "request", t->name.len, t->name.ptr);
         return;
     }
+    if (!weir_req_allowed(req, WEIR_ACL_RES_TOPIC, t->name, WEIR_ACL_OP_ALTER)) {
+        t->err = WEIR_KERR_TOPIC_AUTHORIZATION_FAILED;
+        snprintf(t->errstr, sizeof(t->errstr), "not authorized to alter topic '%.*s'",
+                 t->name.len, t->name.ptr);
+        return;
+    }
     topic = t->name.len > 0 ? weir_broker_topic_find(brk, t->name.ptr, (size_t)t->name.len)
                             : NULL;
     if (!topic) {
@@ -573,8 +614,21 @@ weir_cp_add(weir_req_t *req, weir_cp_topic_t *t, bool dup, bool validate_only)
             return;
         }
     }
+    if (t->count > topic->npartitions) {
+        t->err = weir_req_topic_partitions_policy(req, topic, t->count, t->errstr,
+                                                  sizeof(t->errstr));
+        if (t->err) {
+            weir_req_audit(req, "topic.partitions", topic->name, "denied", t->errstr);
+            return;
+        }
+    }
     t->err = weir_broker_topic_add_partitions(brk, topic, t->count, validate_only, t->errstr,
                                               sizeof(t->errstr));
+    if (!t->err && !validate_only) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "partitions=%d", t->count);
+        weir_req_audit(req, "topic.partitions", topic->name, "ok", detail);
+    }
 }
 
 int
