@@ -733,62 +733,27 @@ weir_broker_init(weir_broker_t *brk, uv_loop_t *loop, weir_conf_t *conf, char *e
     return 0;
 }
 
-/* Parses "NAME://host:port[,...]" into listeners; hosts may be [v6]. */
+/* The listeners of a listener list (already checked by weir_conf_check). */
 static int
 weir_listeners_parse(const char *spec, weir_listener_t **out, size_t *n, char *errstr,
                      size_t errstr_size)
 {
-    char *copy = weir_strdup(spec), *save = NULL, *tok;
-    weir_listener_t *arr = NULL;
-    size_t cnt = 0;
+    weir_conf_listener_t l[WEIR_CONF_MAX_LISTENERS];
+    weir_listener_t *arr;
+    int cnt = weir_conf_parse_listeners(spec, l, WEIR_CONF_MAX_LISTENERS, errstr, errstr_size);
 
-    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *sep, *hp, *colon, *end;
-        long port;
-        while (*tok == ' ')
-            tok++;
-        sep = strstr(tok, "://");
-        if (!sep) {
-            snprintf(errstr, errstr_size, "listener '%s' is not NAME://host:port", tok);
-            goto fail;
-        }
-        *sep = '\0';
-        hp = sep + 3;
-        colon = strrchr(hp, ':');
-        if (!colon) {
-            snprintf(errstr, errstr_size, "listener '%s' has no port", tok);
-            goto fail;
-        }
-        *colon = '\0';
-        port = strtol(colon + 1, &end, 10);
-        if (*end || port < 0 || port > 65535) {
-            snprintf(errstr, errstr_size, "listener '%s' has a bad port", tok);
-            goto fail;
-        }
-        if (hp[0] == '[') {
-            hp++;
-            hp[strcspn(hp, "]")] = '\0';
-        }
-        arr = weir_realloc(arr, (cnt + 1) * sizeof(*arr));
-        memset(&arr[cnt], 0, sizeof(*arr));
-        arr[cnt].name = weir_strdup(tok);
-        arr[cnt].host = weir_strdup(hp);
-        arr[cnt].port = (int)port;
-        arr[cnt].fd = -1;
-        cnt++;
+    if (cnt < 0)
+        return WEIR_ERR;
+    arr = weir_calloc((size_t)cnt, sizeof(*arr));
+    for (int i = 0; i < cnt; i++) {
+        arr[i].name = weir_strdup(l[i].name);
+        arr[i].host = weir_strdup(l[i].host);
+        arr[i].port = l[i].port;
+        arr[i].fd = -1;
     }
-    free(copy);
     *out = arr;
-    *n = cnt;
+    *n = (size_t)cnt;
     return 0;
-fail:
-    for (size_t i = 0; i < cnt; i++) {
-        free(arr[i].name);
-        free(arr[i].host);
-    }
-    free(arr);
-    free(copy);
-    return WEIR_ERR;
 }
 
 static void weir_broker_drain_closed(uv_handle_t *h);

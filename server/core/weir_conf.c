@@ -819,15 +819,7 @@ weir_conf_copy(weir_conf_t *dst, const weir_conf_t *src)
 /* Listener lists                                                           */
 /* ------------------------------------------------------------------------ */
 
-typedef struct weir_conf_listener_s {
-    char name[64];
-    char host[256];
-    int port;
-} weir_conf_listener_t;
-
-/* Parses "NAME://host:port,..." into at most max entries.  Returns the count
- * or -1 with the reason in err. */
-static int
+int
 weir_conf_parse_listeners(const char *value, weir_conf_listener_t *out, int max, char *err,
                           size_t errsz)
 {
@@ -925,7 +917,6 @@ weir_conf_parse_listeners(const char *value, weir_conf_listener_t *out, int max,
     return n;
 }
 
-#define WEIR_CONF_MAX_LISTENERS 8
 
 static int
 weir_conf_check_listeners(const char *value, int64_t num, char *err, size_t errsz)

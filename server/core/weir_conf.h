@@ -116,6 +116,20 @@ const char *weir_secproto_name(int proto);
  * SSL with ssl.client.auth requested or required) and true otherwise. */
 bool weir_conf_allow_everyone(const weir_conf_t *conf);
 
+/* One entry of a listener list ("NAME://host:port"; IPv6 hosts in brackets). */
+typedef struct weir_conf_listener_s {
+    char name[64];
+    char host[256];
+    int port;
+} weir_conf_listener_t;
+
+#define WEIR_CONF_MAX_LISTENERS 8
+
+/* Parses "NAME://host:port,..." (listeners, advertised.listeners) into at
+ * most max entries.  Returns the count, or -1 with the reason in err. */
+int weir_conf_parse_listeners(const char *value, weir_conf_listener_t *out, int max, char *err,
+                              size_t errsz);
+
 /* Fills conf with every default (the embedded default config). */
 void weir_conf_defaults(weir_conf_t *conf);
 void weir_conf_free(weir_conf_t *conf);
