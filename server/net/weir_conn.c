@@ -29,6 +29,7 @@
 #include "weir_tls.h"
 
 #define WEIR_CONN_RBUF_MIN (64 * 1024)
+#define WEIR_CONN_RBUF_EAGER (2 * 1024 * 1024)
 #define WEIR_CONN_OUT_HIGH (8 * 1024 * 1024) /* stop reading above this much unsent */
 #define WEIR_CONN_IOV_MAX 64
 #define WEIR_CONN_FRAME_MIN 8 /* ApiKey + ApiVersion + CorrelationId */
@@ -666,10 +667,10 @@ weir_conn_rbuf_reserve(weir_conn_t *conn, size_t want)
     conn->rbuf = weir_realloc(conn->rbuf, conn->rcap);
 }
 
-/* Grows the input buffer before a read: with the bytes that actually
- * arrive (doubling, up to the frame's size), never straight to a size a
- * client merely announced, so idle connections claiming huge frames cost
- * little. */
+/* Grows the input buffer before a read.  Beyond WEIR_CONN_RBUF_EAGER it
+ * grows with the bytes that actually arrive (doubling, up to the frame's
+ * size), never straight to a size a client merely announced, so idle
+ * connections claiming huge frames cost at most that much. */
 static void
 weir_conn_rbuf_prepare(weir_conn_t *conn)
 {
@@ -682,8 +683,15 @@ weir_conn_rbuf_prepare(weir_conn_t *conn)
             want = conn->rcap * 2;
     } else if (conn->rlen >= 4) {
         uint32_t size = weir_be32(conn->rbuf);
+        /* Frames up to WEIR_CONN_RBUF_EAGER (a produce request of the
+         * default message.max.bytes) get their whole buffer at once: growing
+         * them by doubling would copy each one again and read it in small
+         * pieces. */
         if (size <= (uint32_t)conn->brk->conf->socket_request_max_bytes &&
-            conn->rlen == conn->rcap)
+            (size_t)size + 4 <= WEIR_CONN_RBUF_EAGER)
+            want = (size_t)size + 4;
+        else if (size <= (uint32_t)conn->brk->conf->socket_request_max_bytes &&
+                 conn->rlen == conn->rcap)
             want = WEIR_MIN((size_t)size + 4, conn->rcap * 2);
     }
     weir_conn_rbuf_reserve(conn, WEIR_MAX(want, conn->rlen + 1));
