@@ -110,7 +110,7 @@ test_crc_known_answers(void **state)
 static void
 test_crc_hw_matches_table_and_chains(void **state)
 {
-    uint8_t buf[4096 + 16];
+    static uint8_t buf[65536 + 16];
     uint32_t seed = 12345;
 
     (void)state;
@@ -124,6 +124,14 @@ test_crc_hw_matches_table_and_chains(void **state)
             assert_int_equal(weir_crc32c(0, buf + align, len),
                              weir_crc32c_sw(0, buf + align, len));
         }
+    }
+    /* Long buffers (the interleaved path of the hardware version), at
+     * lengths around its stripe multiples and at every alignment. */
+    for (size_t align = 0; align < 8; align++) {
+        const size_t lens[] = {6143, 6144, 6145, 12287, 12288, 12296, 40000, 65536};
+        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+            assert_int_equal(weir_crc32c(0, buf + align, lens[i]),
+                             weir_crc32c_sw(0, buf + align, lens[i]));
     }
     /* Chaining: crc(a||b) == crc(crc(a), b). */
     for (size_t cut = 0; cut <= 4096; cut += 123) {
