@@ -453,6 +453,12 @@ weir_authz_acl_count(const weir_authz_t *az)
     return az ? weir_acl_index_count(az->acls) : 0;
 }
 
+const weir_tenants_t *
+weir_authz_tenants(const weir_authz_t *az)
+{
+    return az ? az->tenants : NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* The worker                                                         */
 

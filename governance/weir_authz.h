@@ -47,6 +47,7 @@ typedef struct weir_conn_s weir_conn_t;
 typedef struct weir_req_s weir_req_t;
 typedef struct weir_topic_s weir_topic_t;
 typedef struct weir_kvlist_s weir_kvlist_t;
+typedef struct weir_tenants_s weir_tenants_t;
 
 /** Settings (copied by weir_authz_open). */
 typedef struct weir_authz_conf_s {
@@ -81,6 +82,9 @@ void weir_authz_reload(weir_authz_t *az);
 uint64_t weir_authz_generation(const weir_authz_t *az);
 /** Number of ACL bindings in the snapshot. */
 size_t weir_authz_acl_count(const weir_authz_t *az);
+/** The tenants of the snapshot (valid on the loop until the next change);
+ *  NULL without az.  Used by the registry's governance hooks. */
+const weir_tenants_t *weir_authz_tenants(const weir_authz_t *az);
 /** Frees a connection's session (weir_conn.c, at close). */
 void weir_authz_session_free(weir_authz_session_t *s);
 

@@ -7,11 +7,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "group/weir_group.h"
 #include "weir_authz.h"
@@ -22,9 +25,12 @@
 #include "weir_log.h"
 #include "weir_metrics.h"
 #include "weir_principal_map.h"
+#include "weir_avro_validate.h"
 #include "weir_registry.h"
 #include "weir_admin_api.h"
 #include "weir_registry_http.h"
+#include "weir_store_governance.h"
+#include "weir_tenant.h"
 #include "weir_tls.h"
 
 #define WEIR_CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
@@ -721,6 +727,7 @@ weir_broker_init(weir_broker_t *brk, uv_loop_t *loop, weir_conf_t *conf, char *e
     /* The Schema Registry's subjects and schemas, from the same store. */
     if (weir_registry_open(brk->store, &brk->registry, errstr, errstr_size) != 0)
         return WEIR_ERR;
+    brk->schema_validator = weir_schema_validator_new(brk->registry);
     weir_broker_scan_log_dir(brk);
     path = weir_path(brk->log_dir, "weir.db");
     rc = weir_coord_open(loop, conf, path, &brk->coord, errstr, errstr_size);
@@ -964,6 +971,232 @@ weir_broker_governance_init(weir_broker_t *brk, char *errstr, size_t errstr_size
     return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Schema Registry governance hooks (registry/weir_registry_http.h)           */
+/*
+ * Rule: a subject "<topic>-value" or "<topic>-key" belongs to the tenant
+ * owning <topic> (the longest owned prefix, weir_tenant.h); any other
+ * subject name is matched against the prefixes as it is.  Reads are open
+ * to every principal the HTTP server let in.  Writes under a subject
+ * (register, compatibility checks, deletes, per-subject config and mode)
+ * are allowed to administrators (super.users, weir.admin.group), to the
+ * members of the owning tenant's LDAP group, and, for a subject no tenant
+ * owns, to everyone when allow.everyone.if.no.acl.found holds (the open
+ * behaviour of a broker without governance).  Global config and mode
+ * writes need an administrator, except on a broker with no tenant at all
+ * where allow.everyone.if.no.acl.found decides.  With http.auth=none the
+ * principal is User:ANONYMOUS (never a tenant member nor an admin unless
+ * super.users names it).  Every registration, refusal and change is
+ * audited through weir_authz_audit.
+ */
+
+static bool
+weir_broker_reg_is_admin(void *arg, weir_http_req_t *req)
+{
+    weir_broker_t *brk = arg;
+
+    if (weir_principal_matches(&req->principal, brk->super_users, brk->nsuper_users))
+        return true;
+    return brk->conf->admin_group && *brk->conf->admin_group &&
+           weir_principal_in_group(&req->principal, brk->conf->admin_group);
+}
+
+/* The tenant owning subject (see the rule above), NULL if none. */
+static const weir_tenant_t *
+weir_broker_subject_owner(weir_broker_t *brk, const char *subject)
+{
+    const weir_tenants_t *ts = weir_authz_tenants(brk->authz);
+    size_t len = strlen(subject);
+
+    if (!ts)
+        return NULL;
+    if (len > 6 && strcmp(subject + len - 6, "-value") == 0)
+        len -= 6;
+    else if (len > 4 && strcmp(subject + len - 4, "-key") == 0)
+        len -= 4;
+    return weir_tenants_owner(ts, subject, len);
+}
+
+static void
+weir_broker_reg_audit(void *arg, weir_http_req_t *req, const char *action, const char *target,
+                      const char *outcome, const char *detail)
+{
+    weir_broker_t *brk = arg;
+    char who[512];
+
+    if (!brk->authz)
+        return;
+    weir_principal_str(&req->principal, who, sizeof(who));
+    weir_authz_audit(brk->authz, who, action, target, outcome, detail);
+}
+
+/* What a held-back registration asks for, as the detail of its schema
+ * request: {"schema", "schemaType", "references"} from the body, compact and
+ * key-sorted so the same registration gives the same text.  NULL if the
+ * body has no schema (the registry refused it before). */
+static char *
+weir_broker_schema_detail(const weir_http_req_t *req)
+{
+    json_error_t je;
+    json_t *b = json_loadb((const char *)req->body, req->body_len, 0, &je);
+    json_t *d, *v;
+    char *out;
+
+    if (!json_is_object(b) || !json_is_string(json_object_get(b, "schema"))) {
+        json_decref(b);
+        return NULL;
+    }
+    d = json_object();
+    json_object_set(d, "schema", json_object_get(b, "schema"));
+    if (json_is_string(v = json_object_get(b, "schemaType")))
+        json_object_set(d, "schemaType", v);
+    if (json_is_array(v = json_object_get(b, "references")) && json_array_size(v) > 0)
+        json_object_set(d, "references", v);
+    out = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(d);
+    json_decref(b);
+    return out;
+}
+
+typedef struct weir_broker_pending_find_s {
+    const char *subject, *detail;
+    int64_t id;
+} weir_broker_pending_find_t;
+
+static void
+weir_broker_pending_cb(void *arg, const weir_gov_request_t *r)
+{
+    weir_broker_pending_find_t *f = arg;
+
+    if (!f->id && r->kind == WEIR_GOV_REQUEST_SCHEMA && r->target && r->detail &&
+        strcmp(r->target, f->subject) == 0 && strcmp(r->detail, f->detail) == 0)
+        f->id = r->id;
+}
+
+/* Records (or finds, when the same registration is already waiting) the
+ * pending schema-change request for a registration held back by the
+ * subject's approval policy.  Blocking SQL on the loop, like the registry's
+ * own writes: it happens once per held-back schema.  Returns its id, or a
+ * negative error. */
+static int64_t
+weir_broker_schema_request(weir_broker_t *brk, weir_http_req_t *req, const char *subject,
+                           const char *who)
+{
+    const weir_tenant_t *owner = weir_broker_subject_owner(brk, subject);
+    char *path = weir_path(brk->log_dir, "weir.db");
+    char *detail = weir_broker_schema_detail(req);
+    weir_govstore_t *gs = NULL;
+    char errstr[256] = "";
+    int64_t id;
+
+    if (!detail) {
+        free(path);
+        return -EINVAL;
+    }
+    if (weir_govstore_open(path, true, &gs, errstr, sizeof(errstr)) != 0) {
+        WEIR_LOG(WEIR_LOG_ERROR, "registry_request_failed", "subject=%s error=\"%s\"", subject,
+                 errstr);
+        free(path);
+        free(detail);
+        return -EIO;
+    }
+    weir_broker_pending_find_t f = {.subject = subject, .detail = detail};
+    if (weir_govstore_requests_list(gs, WEIR_GOV_REQUEST_PENDING, weir_broker_pending_cb, &f)
+        != 0)
+        id = -EIO;
+    else if (f.id)
+        id = f.id;
+    else
+        id = weir_govstore_request_create(gs, WEIR_GOV_REQUEST_SCHEMA, owner ? owner->name : "",
+                                          who, subject, detail,
+                                          "new schema version registered through the "
+                                          "Schema Registry API");
+    weir_govstore_close(gs);
+    free(path);
+    free(detail);
+    return id;
+}
+
+static int
+weir_broker_reg_authorize(void *arg, weir_http_req_t *req, weir_reg_op_t op,
+                          const char *subject, const weir_reg_result_t *dry, weir_reg_err_t *err)
+{
+    weir_broker_t *brk = arg;
+    const weir_tenants_t *ts = weir_authz_tenants(brk->authz);
+    const weir_tenant_t *owner = NULL;
+    bool allowed;
+    char who[512], detail[sizeof(err->message) + 16];
+
+    switch (op) {
+    case WEIR_REG_OP_GLOBAL_READ:
+    case WEIR_REG_OP_SCHEMA_READ:
+    case WEIR_REG_OP_SUBJECT_READ:
+    case WEIR_REG_OP_SUBJECT_COMPATIBILITY_READ:
+    case WEIR_REG_OP_GLOBAL_COMPATIBILITY_READ:
+        return 0;
+    case WEIR_REG_OP_GLOBAL_COMPATIBILITY_WRITE:
+        allowed = weir_broker_reg_is_admin(brk, req) ||
+                  ((!ts || weir_tenants_count(ts) == 0) && weir_conf_allow_everyone(brk->conf));
+        break;
+    default:
+        if (!subject || weir_broker_reg_is_admin(brk, req)) {
+            allowed = true;
+            break;
+        }
+        owner = weir_broker_subject_owner(brk, subject);
+        if (owner)
+            allowed = weir_principal_in_group(&req->principal, owner->ldap_group);
+        else
+            allowed = weir_conf_allow_everyone(brk->conf);
+        break;
+    }
+    weir_principal_str(&req->principal, who, sizeof(who));
+    if (allowed && op == WEIR_REG_OP_SUBJECT_WRITE && dry && !dry->existed && subject &&
+        !weir_broker_reg_is_admin(brk, req)) {
+        /* the subject's approval switch holds new versions back */
+        weir_reg_policy_t pol;
+        weir_registry_get_policy(brk->registry, subject, &pol);
+        if (pol.approval) {
+            int64_t id = weir_broker_schema_request(brk, req, subject, who);
+            err->status = id > 0 ? 422 : 500;
+            err->code = id > 0 ? WEIR_REG_OPERATION_NOT_PERMITTED : WEIR_REG_STORE_ERROR;
+            if (id > 0)
+                snprintf(err->message, sizeof(err->message),
+                         "Subject %s requires approval of new schema versions: the change is "
+                         "pending as schema request %" PRId64 "; register again once an "
+                         "administrator approved it", subject, id);
+            else
+                snprintf(err->message, sizeof(err->message),
+                         "Subject %s requires approval of new schema versions, and recording "
+                         "the request failed (%d)", subject, (int)id);
+            WEIR_LOG(WEIR_LOG_INFO, "registry_pending", "principal=%s subject=%s request=%"
+                     PRId64, who, subject, id);
+            return -1; /* audited as a refusal by the HTTP layer, message included */
+        }
+    }
+    if (allowed)
+        return 0;
+    err->status = 403;
+    err->code = 40301;
+    if (owner)
+        snprintf(err->message, sizeof(err->message),
+                 "User %s is denied operation on subject %s: it belongs to tenant %s", who,
+                 subject, owner->name);
+    else
+        snprintf(err->message, sizeof(err->message),
+                 "User %s is denied operation on %s%s", who, subject ? "subject " : "",
+                 subject ? subject : "the global configuration");
+    /* registrations are audited by the HTTP layer; the rest here */
+    if (!(op == WEIR_REG_OP_SUBJECT_WRITE && dry) && brk->authz) {
+        snprintf(detail, sizeof(detail), "%d %s", err->code, err->message);
+        weir_authz_audit(brk->authz, who, "registry.write", subject ? subject : "__GLOBAL",
+                         "denied", detail);
+    }
+    WEIR_LOG(WEIR_LOG_INFO, "registry_denied", "principal=%s subject=%s op=%d", who,
+             subject ? subject : "__GLOBAL", (int)op);
+    return -1;
+}
+
 int
 weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
 {
@@ -1018,8 +1251,17 @@ weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
     brk->http = weir_http_server_new(brk);
     if (weir_metrics_http_register(brk->http, errstr, errstr_size) != 0)
         return WEIR_ERR;
-    brk->registry_http = weir_registry_http_register(brk->http, brk->registry, brk->cluster_id,
-                                                     NULL, errstr, errstr_size);
+    {
+        weir_registry_hooks_t hooks = {
+            .authorize = weir_broker_reg_authorize,
+            .is_admin = weir_broker_reg_is_admin,
+            .audit = weir_broker_reg_audit,
+            .arg = brk,
+        };
+        brk->registry_http = weir_registry_http_register(brk->http, brk->registry,
+                                                         brk->cluster_id, &hooks, errstr,
+                                                         errstr_size);
+    }
     if (!brk->registry_http)
         return WEIR_ERR;
     brk->admin_api = weir_admin_api_register(brk->http, brk, errstr, errstr_size);
@@ -1091,6 +1333,8 @@ weir_broker_stop(weir_broker_t *brk)
     free(brk->topics);
     brk->topics = NULL;
     brk->ntopics = 0;
+    weir_schema_validator_free(brk->schema_validator);
+    brk->schema_validator = NULL;
     weir_registry_free(brk->registry); /* its statements are on the store's connection */
     brk->registry = NULL;
     if (brk->store)

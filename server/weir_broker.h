@@ -100,6 +100,8 @@ struct weir_broker_s {
     struct weir_authz_s *authz; /* ACLs, tenants, quotas, audit (governance/weir_authz.h) */
     struct weir_registry_s *registry;           /* Schema Registry (registry/weir_registry.h) */
     struct weir_registry_http_s *registry_http; /* its REST routes on http */
+    /* broker-side schema validation on Produce (registry/weir_avro_validate.h) */
+    struct weir_schema_validator_s *schema_validator;
     struct weir_admin_api_s *admin_api;         /* /admin/v1 routes (http/weir_admin_api.h) */
 
     uv_timer_t housekeeping;

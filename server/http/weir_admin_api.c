@@ -27,6 +27,7 @@
 #include "weir_conf.h"
 #include "weir_http.h"
 #include "weir_log.h"
+#include "weir_registry.h"
 #include "weir_store_governance.h"
 #include "weir_tenant.h"
 #include "weir_topic_config.h"
@@ -61,6 +62,8 @@ typedef enum weir_admin_stage_e {
     WEIR_ADMIN_STAGE_CREATE_TOPIC, /* next: on the loop */
     WEIR_ADMIN_STAGE_GRANT,        /* next: on the worker */
     WEIR_ADMIN_STAGE_RECORD_FAIL,  /* next: on the worker */
+    WEIR_ADMIN_STAGE_REGISTER_SCHEMA, /* next: on the loop (the registry lives there) */
+    WEIR_ADMIN_STAGE_SCHEMA_DECIDE,   /* next: on the worker */
 } weir_admin_stage_t;
 
 typedef struct weir_admin_job_s weir_admin_job_t;
@@ -102,6 +105,9 @@ struct weir_admin_job_s {
     int32_t partitions;
     weir_kvlist_t configs;
     bool topic_created;
+    /* schema approval */
+    int32_t schema_id, schema_version;
+    bool schema_existed;
     char err[512];
 };
 
@@ -483,6 +489,11 @@ weir_admin_do_decide(weir_admin_job_t *j, weir_govstore_t *gs, bool approve)
         j->row = r;
         j->stage = WEIR_ADMIN_STAGE_CREATE_TOPIC;
         return;
+    } else if (r.kind == WEIR_GOV_REQUEST_SCHEMA) {
+        /* the loop registers the schema next (weir_admin_loop_step) */
+        j->row = r;
+        j->stage = WEIR_ADMIN_STAGE_REGISTER_SCHEMA;
+        return;
     } else {
         weir_admin_fail(j, 501, weir_admin_error("approving %s requests through the admin API "
                                                  "is not available in this build; request %"
@@ -645,6 +656,33 @@ weir_admin_do_topic_grant(weir_admin_job_t *j, weir_govstore_t *gs)
     }
 }
 
+/* Stores the decision on a schema request whose schema the loop has just
+ * registered; on failure j->answer stays NULL and the loop undoes the
+ * registration. */
+static void
+weir_admin_do_schema_decide(weir_admin_job_t *j, weir_govstore_t *gs)
+{
+    const char *why = json_string_value(json_object_get(j->body, "comment"));
+    weir_gov_request_t r;
+    int rc = weir_govstore_request_decide(gs, j->id, WEIR_GOV_REQUEST_APPROVED, j->actor,
+                                          why ? why : "");
+
+    if (rc != 0) {
+        snprintf(j->err, sizeof(j->err), "storing the decision failed (%d)", rc);
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    if (weir_govstore_request_get(gs, j->id, &r) == 0) {
+        j->status = 200;
+        j->answer = weir_admin_request_json(&r);
+        json_object_set_new(j->answer, "schema_id", json_integer(j->schema_id));
+        json_object_set_new(j->answer, "schema_version", json_integer(j->schema_version));
+        weir_gov_request_clear(&r);
+    } else {
+        snprintf(j->err, sizeof(j->err), "reading back request %" PRId64 " failed", j->id);
+    }
+}
+
 /* Records why an approval failed (the request stays pending). */
 static void
 weir_admin_record_fail(weir_admin_job_t *j, weir_govstore_t *gs)
@@ -684,6 +722,10 @@ weir_admin_work(uv_work_t *w)
     }
     if (j->stage == WEIR_ADMIN_STAGE_RECORD_FAIL) {
         weir_admin_record_fail(j, gs);
+        return;
+    }
+    if (j->stage == WEIR_ADMIN_STAGE_SCHEMA_DECIDE) {
+        weir_admin_do_schema_decide(j, gs);
         return;
     }
     weir_tenants_t *tenants = weir_admin_tenants(gs);
@@ -1021,6 +1063,94 @@ weir_admin_topic_group_cb(void *arg, weir_group_t *g)
 
 /* Runs the loop part of a job after its worker part.  Returns true when
  * the job goes back to the worker (topic approval). */
+/* Approving a schema request, on the loop: registers the schema its detail
+ * holds ({"schema", "schemaType", "references"}, weir_broker.c) under its
+ * subject, straight through the registry (no approval hook).  Next: the
+ * decision on the worker, or recording the failure. */
+static void
+weir_admin_register_schema(weir_admin_job_t *j)
+{
+    weir_broker_t *brk = j->api->brk;
+    json_error_t je;
+    json_t *d = json_loads(j->row.detail ? j->row.detail : "", 0, &je);
+    json_t *refs = json_object_get(d, "references"), *v;
+    weir_reg_schema_req_t rq;
+    weir_reg_result_t res;
+    weir_reg_err_t err;
+    weir_reg_ref_t *rv = NULL;
+    size_t i, n = json_array_size(refs);
+    char detail[160];
+
+    memset(&rq, 0, sizeof(rq));
+    memset(&err, 0, sizeof(err));
+    rq.schema = json_string_value(json_object_get(d, "schema"));
+    rq.schema_type = json_string_value(json_object_get(d, "schemaType"));
+    if (!rq.schema || !brk->registry) {
+        snprintf(j->err, sizeof(j->err), "the request holds no schema to register");
+        j->stage = WEIR_ADMIN_STAGE_RECORD_FAIL;
+        json_decref(d);
+        return;
+    }
+    rq.schema_len = strlen(rq.schema);
+    if (n > 0) {
+        rv = weir_calloc(n, sizeof(*rv));
+        json_array_foreach(refs, i, v) {
+            rv[i].name = (char *)json_string_value(json_object_get(v, "name"));
+            rv[i].subject = (char *)json_string_value(json_object_get(v, "subject"));
+            rv[i].version = (int32_t)json_integer_value(json_object_get(v, "version"));
+        }
+        rq.refs = rv;
+        rq.nrefs = n;
+    }
+    if (weir_registry_register(brk->registry, j->row.target, &rq, &res, &err) < 0) {
+        snprintf(j->err, sizeof(j->err), "registering the schema under %.100s failed: %d %.300s",
+                 j->row.target, err.code, err.message);
+        weir_reg_err_clear(&err);
+        j->stage = WEIR_ADMIN_STAGE_RECORD_FAIL;
+    } else {
+        j->schema_id = res.id;
+        j->schema_version = res.version;
+        j->schema_existed = res.existed;
+        snprintf(detail, sizeof(detail), "id=%d version=%d existed=%s request=%" PRId64,
+                 (int)res.id, (int)res.version, res.existed ? "true" : "false", j->id);
+        if (brk->authz)
+            weir_authz_audit(brk->authz, j->actor, "schema.register", j->row.target, "ok",
+                             detail);
+        WEIR_LOG(WEIR_LOG_INFO, "admin_schema_registered", "subject=%s id=%d version=%d "
+                 "request=%" PRId64 " approver=%s", j->row.target, (int)res.id,
+                 (int)res.version, j->id, j->actor);
+        j->stage = WEIR_ADMIN_STAGE_SCHEMA_DECIDE;
+    }
+    free(rv);
+    json_decref(d);
+}
+
+/* The decision did not commit: takes back the version the approval made
+ * (soft, then permanent delete), so the request stays pending with nothing
+ * changed. */
+static void
+weir_admin_unregister_schema(weir_admin_job_t *j)
+{
+    weir_broker_t *brk = j->api->brk;
+    weir_reg_err_t err;
+    int32_t dv;
+
+    if (j->schema_existed || !brk->registry)
+        return;
+    memset(&err, 0, sizeof(err));
+    if (weir_registry_delete_version(brk->registry, j->row.target, j->schema_version, false, &dv,
+                                     &err) < 0 ||
+        weir_registry_delete_version(brk->registry, j->row.target, j->schema_version, true, &dv,
+                                     &err) < 0) {
+        WEIR_LOG(WEIR_LOG_ERROR, "admin_schema_undo_failed", "subject=%s version=%d error=\"%d "
+                 "%s\"", j->row.target, (int)j->schema_version, err.code, err.message);
+        weir_reg_err_clear(&err);
+    } else if (brk->authz) {
+        weir_authz_audit(brk->authz, j->actor, "schema.delete", j->row.target, "ok",
+                         "undoing a failed approval");
+    }
+}
+
 static bool
 weir_admin_loop_step(weir_admin_job_t *j)
 {
@@ -1095,6 +1225,20 @@ weir_admin_loop_step(weir_admin_job_t *j)
                      PRId64 " approver=%s", j->row.target, (int)j->partitions, j->id, j->actor);
         }
         return true;
+    }
+    if (j->stage == WEIR_ADMIN_STAGE_REGISTER_SCHEMA) {
+        weir_admin_register_schema(j);
+        return true;
+    }
+    if (j->stage == WEIR_ADMIN_STAGE_SCHEMA_DECIDE) {
+        /* back from the worker */
+        if (!j->answer) {
+            weir_admin_unregister_schema(j);
+            j->stage = WEIR_ADMIN_STAGE_RECORD_FAIL;
+            return true;
+        }
+        j->stage = WEIR_ADMIN_STAGE_NONE;
+        return false;
     }
     if (j->stage == WEIR_ADMIN_STAGE_GRANT) {
         /* back from the worker */
@@ -1246,6 +1390,100 @@ weir_admin_limit(json_t *body, const char *key, int64_t *out)
         return false;
     *out = json_integer_value(v);
     return true;
+}
+
+/* A subject's governance policy as JSON. */
+static json_t *
+weir_admin_policy_json(const char *subject, const weir_reg_policy_t *pol)
+{
+    return json_pack("{s:s, s:b, s:o}", "subject", subject, "approval", pol->approval,
+                     "compatibility_floor",
+                     pol->has_floor ? json_string(weir_compat_level_name(pol->floor))
+                                    : json_null());
+}
+
+/* GET /admin/v1/subjects/{subject}/policy: anyone authenticated (the
+ * registry's subjects are readable by all). */
+static int
+weir_admin_h_policy(weir_http_req_t *req)
+{
+    const char *subject = weir_http_param(req, "subject");
+    weir_reg_policy_t pol;
+
+    if (!req->brk->registry) {
+        weir_http_respond_error(req, 503, 50301, "the schema registry is not available");
+        return 0;
+    }
+    weir_registry_get_policy(req->brk->registry, subject, &pol);
+    weir_http_respond_json(req, 200, weir_admin_policy_json(subject, &pol));
+    return 0;
+}
+
+/* PUT /admin/v1/subjects/{subject}/policy {"approval": bool,
+ * "compatibility_floor": LEVEL or null}: administrators only; fields left
+ * out keep their value.  Runs on the loop (the registry lives there). */
+static int
+weir_admin_h_policy_set(weir_http_req_t *req)
+{
+    const char *subject = weir_http_param(req, "subject");
+    weir_registry_t *reg = req->brk->registry;
+    weir_reg_policy_t pol;
+    weir_reg_err_t rerr;
+    char err[256], detail[160], who[512];
+    json_t *b, *ap, *fl;
+    int level = -1;
+
+    if (!weir_admin_is_admin(req))
+        return weir_admin_deny(req, "schema.policy", subject,
+                               "only administrators may change a subject's policy");
+    if (!reg) {
+        weir_http_respond_error(req, 503, 50301, "the schema registry is not available");
+        return 0;
+    }
+    b = weir_http_body_json(req, err, sizeof(err));
+    if (!b) {
+        weir_http_respond_error(req, 400, 40001, "%s", err);
+        return 0;
+    }
+    ap = json_object_get(b, "approval");
+    fl = json_object_get(b, "compatibility_floor");
+    if (fl && json_is_string(fl))
+        level = weir_compat_level_parse(json_string_value(fl));
+    if (!json_is_object(b) || (ap && !json_is_boolean(ap)) ||
+        (fl && !json_is_null(fl) && level < 0)) {
+        json_decref(b);
+        weir_http_respond_error(req, 400, 40001, "a policy is {\"approval\": boolean, "
+                                "\"compatibility_floor\": NONE|BACKWARD|...|FULL_TRANSITIVE "
+                                "or null}");
+        return 0;
+    }
+    memset(&rerr, 0, sizeof(rerr));
+    if (weir_registry_check_subject(subject, &rerr) != 0) {
+        json_decref(b);
+        weir_http_respond_error(req, 422, rerr.code, "%s", rerr.message);
+        return 0;
+    }
+    weir_registry_get_policy(reg, subject, &pol);
+    if (ap)
+        pol.approval = json_is_true(ap);
+    if (fl) {
+        pol.has_floor = level >= 0;
+        pol.floor = level >= 0 ? (weir_compat_level_t)level : WEIR_COMPAT_NONE;
+    }
+    json_decref(b);
+    if (weir_registry_set_policy(reg, subject, &pol, &rerr) != 0) {
+        weir_http_respond_error(req, rerr.status ? rerr.status : 500,
+                                rerr.code ? rerr.code : 50001, "%s", rerr.message);
+        weir_reg_err_clear(&rerr);
+        return 0;
+    }
+    snprintf(detail, sizeof(detail), "approval=%s floor=%s", pol.approval ? "true" : "false",
+             pol.has_floor ? weir_compat_level_name(pol.floor) : "none");
+    weir_principal_str(&req->principal, who, sizeof(who));
+    if (req->brk->authz)
+        weir_authz_audit(req->brk->authz, who, "schema.policy", subject, "ok", detail);
+    weir_http_respond_json(req, 200, weir_admin_policy_json(subject, &pol));
+    return 0;
 }
 
 static int
@@ -1803,6 +2041,9 @@ weir_admin_api_register(weir_http_server_t *srv, weir_broker_t *brk, char *errst
         {"GET", "/admin/v1/acls", weir_admin_h_acls, NULL, NULL, 0, api},
         {"POST", "/admin/v1/acls/grant", weir_admin_h_acl_grant, NULL, NULL, 0, api},
         {"POST", "/admin/v1/acls/revoke", weir_admin_h_acl_revoke, NULL, NULL, 0, api},
+        {"GET", "/admin/v1/subjects/{subject}/policy", weir_admin_h_policy, NULL, NULL, 0, api},
+        {"PUT", "/admin/v1/subjects/{subject}/policy", weir_admin_h_policy_set, NULL, NULL, 0,
+         api},
     };
     if (weir_http_route_add(srv, routes, WEIR_ARRAY_SIZE(routes), errstr, errstr_size) != 0) {
         weir_admin_api_destroy(api);

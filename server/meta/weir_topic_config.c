@@ -234,6 +234,22 @@ static const weir_tc_row_t weir_tc_rows[] = {
      .broker_key = "unclean.leader.election.enable", .fixed_default = "false",
      .doc = "Whether an out-of-sync replica may become leader. No effect with one replica per "
             "partition."},
+    {.name = "confluent.key.schema.validation", .type = TC_BOOL, .fixed_default = "false",
+     .doc = "Broker-side schema id validation of record keys: every record of a produced "
+            "batch must have a null key, or a key in Confluent's wire format (magic byte 0 "
+            "and the id of a schema registered, not soft-deleted, under the subject "
+            "<topic>-key); otherwise the whole batch is refused with INVALID_RECORD and "
+            "nothing of it is appended."},
+    {.name = "confluent.value.schema.validation", .type = TC_BOOL, .fixed_default = "false",
+     .doc = "Broker-side schema id validation of record values, as for keys with the subject "
+            "<topic>-value; null values (tombstones) pass. The refusal's message names the "
+            "record index; Produce v0-7 have no record_errors, so it is logged by the broker "
+            "(event produce_schema_invalid)."},
+    {.name = "weir.value.schema.validation.payload", .type = TC_BOOL, .fixed_default = "false",
+     .doc = "With confluent.value.schema.validation=true, also decode every Avro value "
+            "payload with the schema its id names: a payload that does not decode, or leaves "
+            "bytes over, refuses the batch with INVALID_RECORD. JSON Schema ids are checked "
+            "for the id only."},
     {.name = "preallocate", .type = TC_BOOL, .broker_key = "log.preallocate",
      .fixed_default = "false", .unsupported_why = "segment files are not preallocated",
      .doc = "Preallocate segment files. Only false is supported."},
@@ -481,6 +497,8 @@ weir_tc_broker_value(const weir_conf_t *bc, const char *key, char *value, size_t
     const char *name;
     bool sensitive;
 
+    if (!key)
+        return false; /* a topic key without a broker-level counterpart */
     for (size_t i = 0; weir_conf_describe(bc, i, &name, value, size, is_default, &sensitive);
          i++)
         if (strcmp(name, key) == 0)

@@ -329,6 +329,8 @@ test_describe(void **state)
         "max.compaction.lag.ms", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
         "segment.bytes", "segment.ms", "segment.index.bytes",
         "message.timestamp.difference.max.ms", "unclean.leader.election.enable", "preallocate",
+        "confluent.key.schema.validation", "confluent.value.schema.validation",
+        "weir.value.schema.validation.payload",
     };
     weir_conf_t bc;
     weir_kvlist_t ov = {0};
