@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -32,6 +33,7 @@
 #include <jansson.h>
 
 #include "weir_common.h"
+#include "weir_schema_diff.h"
 
 enum {
     WEIRCTL_EXIT_OK = 0,
@@ -217,6 +219,33 @@ parse_duration_ms(const char *s)
     return v * mul;
 }
 
+/** "512MiB", "1GiB", "64KiB", "10MB" (decimal), "4096" or "4096B"; -1 if malformed. */
+static int64_t
+parse_size_bytes(const char *s)
+{
+    static const struct { const char *unit; int64_t mul; } units[] = {
+        {"", 1}, {"B", 1},
+        {"K", 1024LL}, {"KiB", 1024LL}, {"KB", 1000LL}, {"k", 1000LL}, {"kB", 1000LL},
+        {"M", 1024LL * 1024}, {"MiB", 1024LL * 1024}, {"MB", 1000LL * 1000},
+        {"G", 1024LL * 1024 * 1024}, {"GiB", 1024LL * 1024 * 1024}, {"GB", 1000LL * 1000 * 1000},
+        {"T", 1024LL * 1024 * 1024 * 1024}, {"TiB", 1024LL * 1024 * 1024 * 1024},
+        {"TB", 1000LL * 1000 * 1000 * 1000},
+    };
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0)
+        return -1;
+    for (size_t i = 0; i < WEIR_ARRAY_SIZE(units); i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            if (v > INT64_MAX / units[i].mul)
+                return -1;
+            return v * units[i].mul;
+        }
+    }
+    return -1;
+}
+
 static void
 fmt_duration(int64_t ms, char *out, size_t outsz)
 {
@@ -246,12 +275,16 @@ fmt_size(int64_t bytes, char *out, size_t outsz)
     }
     double v = (double)bytes;
     size_t u = 0;
+    int64_t div = 1;
     while (v >= 1024.0 && u + 1 < WEIR_ARRAY_SIZE(units)) {
         v /= 1024.0;
+        div *= 1024;
         u++;
     }
     if (u == 0)
         snprintf(out, outsz, "%" PRId64 "B", bytes);
+    else if (bytes % div == 0)
+        snprintf(out, outsz, "%" PRId64 "%s", bytes / div, units[u]);
     else
         snprintf(out, outsz, "%.1f%s", v, units[u]);
 }
@@ -670,6 +703,18 @@ parse_count(const char *s, const char *what)
     return (int32_t)v;
 }
 
+/* A byte rate per second: a size (10MiB) or "unlimited" (-1). */
+static int64_t
+parse_rate(const char *s, const char *what)
+{
+    if (strcmp(s, "unlimited") == 0)
+        return -1;
+    int64_t v = parse_size_bytes(s);
+    if (v <= 0)
+        die_usage("%s: '%s' is not a size per second like 10MiB, 512KiB or unlimited", what, s);
+    return v;
+}
+
 /* tenant list|show|create */
 static int
 cmd_tenant(const weirctl_t *c, int argc, char **argv)
@@ -746,6 +791,8 @@ cmd_tenant(const weirctl_t *c, int argc, char **argv)
             {"max-total-partitions", required_argument, NULL, 'M'},
             {"max-retention", required_argument, NULL, 'r'},
             {"requests-only", no_argument, NULL, 'q'},
+            {"produce-rate", required_argument, NULL, 'w'},
+            {"fetch-rate", required_argument, NULL, 'f'},
             {NULL, 0, NULL, 0},
         };
         json_t *body = json_object();
@@ -770,6 +817,12 @@ cmd_tenant(const weirctl_t *c, int argc, char **argv)
             break;
         }
         case 'q': json_object_set_new(body, "direct_create", json_false()); break;
+        case 'w':
+        case 'f':
+            json_object_set_new(body, o_ == 'w' ? "produce_byte_rate" : "fetch_byte_rate",
+                                json_integer(parse_rate(optarg, o_ == 'w' ? "--produce-rate"
+                                                                          : "--fetch-rate")));
+            break;
         default: die_usage("tenant create: bad option");
         } OPTS_END
         if (optind + 1 != argc)
@@ -795,6 +848,8 @@ cmd_tenant(const weirctl_t *c, int argc, char **argv)
             {"max-total-partitions", required_argument, NULL, 'M'},
             {"max-retention", required_argument, NULL, 'r'},
             {"requests-only", no_argument, NULL, 'q'},
+            {"produce-rate", required_argument, NULL, 'w'},
+            {"fetch-rate", required_argument, NULL, 'f'},
             {"direct-create", no_argument, NULL, 'd'},
             {NULL, 0, NULL, 0},
         };
@@ -822,6 +877,12 @@ cmd_tenant(const weirctl_t *c, int argc, char **argv)
         case 'd':
             json_object_set_new(body, "direct_create", o_ == 'd' ? json_true() : json_false());
             break;
+        case 'w':
+        case 'f':
+            json_object_set_new(body, o_ == 'w' ? "produce_byte_rate" : "fetch_byte_rate",
+                                json_integer(parse_rate(optarg, o_ == 'w' ? "--produce-rate"
+                                                                          : "--fetch-rate")));
+            break;
         default: die_usage("tenant set: bad option");
         } OPTS_END
         if (optind + 1 != argc)
@@ -846,7 +907,29 @@ cmd_tenant(const weirctl_t *c, int argc, char **argv)
     die_usage("tenant: unknown subcommand '%s' (list, show, create, set)", sub);
 }
 
-/* Adds k=v to a configs object; false if malformed. */
+static bool
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static bool
+all_digits(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* Adds k=v to a configs object; false if malformed.  Values of *.ms keys
+ * may be durations (7d, 12h) and of *.bytes keys sizes (512MiB): they are
+ * sent as the plain numbers the broker stores. */
 static bool
 add_config(json_t *configs, const char *kv)
 {
@@ -854,9 +937,35 @@ add_config(json_t *configs, const char *kv)
     if (!eq || eq == kv)
         return false;
     char *k = weir_strndup(kv, (size_t)(eq - kv));
-    json_object_set_new(configs, k, json_string(eq + 1));
+    const char *v = eq + 1;
+    char num[32];
+    if (!all_digits(v) && (ends_with(k, ".ms") || ends_with(k, ".bytes"))) {
+        int64_t n = ends_with(k, ".ms") ? parse_duration_ms(v) : parse_size_bytes(v);
+        if (n < 0)
+            die_usage("--config %s: '%s' is not a %s", k, v,
+                      ends_with(k, ".ms") ? "duration like 7d, 12h or 500ms"
+                                          : "size like 512MiB, 1GiB or 4096");
+        snprintf(num, sizeof(num), "%" PRId64, n);
+        v = num;
+    }
+    json_object_set_new(configs, k, json_string(v));
     free(k);
     return true;
+}
+
+/* A config value with its human form: "604800000 (7d)", "536870912 (512MiB)". */
+static void
+fmt_config(const char *k, const char *v, char *out, size_t outsz)
+{
+    char h[64] = "";
+    if (all_digits(v) && ends_with(k, ".ms"))
+        fmt_duration(strtoll(v, NULL, 10), h, sizeof(h));
+    else if (all_digits(v) && ends_with(k, ".bytes"))
+        fmt_size(strtoll(v, NULL, 10), h, sizeof(h));
+    if (h[0] && strcmp(h, v) != 0)
+        snprintf(out, outsz, "%s (%s)", v, h);
+    else
+        snprintf(out, outsz, "%s", v);
 }
 
 /* topic list|describe|request */
@@ -900,15 +1009,21 @@ cmd_topic(const weirctl_t *c, int argc, char **argv)
             return print_json(v);
         printf("%-12s %s\n", "Topic:", jtext(v, "name", b1, sizeof(b1)));
         printf("%-12s %s\n", "Owner:", jtext(v, "owner", b2, sizeof(b2))[0] ? b2 : "-");
+        printf("%-12s %s\n", "Partitions:", jtext(v, "partition_count", b3, sizeof(b3)));
         fmt_size(jint(v, "size_bytes", 0), b4, sizeof(b4));
         printf("%-12s %s\n", "Size:", b4);
+        fmt_duration(jint(v, "retention_ms", -1), b5, sizeof(b5));
+        printf("%-12s %s\n", "Retention:", b5);
         json_t *cfg = json_object_get(v, "configs");
         if (json_object_size(cfg) > 0) {
             printf("Configs:\n");
             const char *k;
             json_t *cv;
-            json_object_foreach(cfg, k, cv)
-                printf("  %s=%s\n", k, jtext(cfg, k, b1, sizeof(b1)));
+            json_object_foreach(cfg, k, cv) {
+                char hv[600];
+                fmt_config(k, jtext(cfg, k, b1, sizeof(b1)), hv, sizeof(hv));
+                printf("  %s=%s\n", k, hv);
+            }
         }
         static const char *const head[] = {"PARTITION", "START OFFSET", "END OFFSET", "SIZE"};
         weirctl_table_t t;
@@ -941,6 +1056,7 @@ cmd_topic(const weirctl_t *c, int argc, char **argv)
         static const struct option lo[] = {
             {"partitions", required_argument, NULL, 'p'},
             {"retention", required_argument, NULL, 'r'},
+            {"retention-bytes", required_argument, NULL, 'b'},
             {"config", required_argument, NULL, 'c'},
             {"reason", required_argument, NULL, 'R'},
             {NULL, 0, NULL, 0},
@@ -960,6 +1076,15 @@ cmd_topic(const weirctl_t *c, int argc, char **argv)
             json_object_set_new(configs, "retention.ms", json_string(n));
             break;
         }
+        case 'b': {
+            int64_t bytes = parse_size_bytes(optarg);
+            if (bytes <= 0)
+                die_usage("--retention-bytes: '%s' is not a size like 512MiB or 10GiB", optarg);
+            char n[32];
+            snprintf(n, sizeof(n), "%" PRId64, bytes);
+            json_object_set_new(configs, "retention.bytes", json_string(n));
+            break;
+        }
         case 'c':
             if (!add_config(configs, optarg))
                 die_usage("--config expects key=value, not '%s'", optarg);
@@ -969,7 +1094,7 @@ cmd_topic(const weirctl_t *c, int argc, char **argv)
         } OPTS_END
         if (optind + 1 != argc)
             die_usage("usage: topic request NAME [--partitions N] [--retention 7d] "
-                      "[--config k=v]... --reason TEXT");
+                      "[--retention-bytes 10GiB] [--config k=v]... --reason TEXT");
         if (partitions < 1)
             die_usage("--partitions must be at least 1");
         if (!reason || !*reason)
@@ -1136,6 +1261,155 @@ decide_request(const weirctl_t *c, int argc, char **argv, bool approve)
     return WEIRCTL_EXIT_OK;
 }
 
+/* request cancel ID [--reason TEXT]: the requester or an administrator. */
+static int
+cancel_request(const weirctl_t *c, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"reason", required_argument, NULL, 'R'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *why = NULL;
+    OPTS_BEGIN(lo) {
+    case 'R': why = optarg; break;
+    default: die_usage("cancel: bad option");
+    } OPTS_END
+    if (optind + 1 != argc)
+        die_usage("usage: request cancel ID [--reason TEXT]");
+    int64_t id = parse_id(argv[optind], "the request id");
+    json_t *body = json_object();
+    if (why)
+        json_object_set_new(body, "reason", json_string(why));
+    json_t *v = send_json(c, "POST", path_fmt(WEIRCTL_API "/requests/%" PRId64 "/cancel", id),
+                          body);
+    if (c->json)
+        return print_json(v);
+    printf("Request %" PRId64 " cancelled.\n", id);
+    json_decref(v);
+    return WEIRCTL_EXIT_OK;
+}
+
+/* schema diff ID: the change a schema request proposes, field by field. */
+static int
+diff_request(const weirctl_t *c, const char *ids)
+{
+    int64_t id = parse_id(ids, "the request id");
+    json_t *v = get(c, path_fmt(WEIRCTL_API "/requests/%" PRId64 "/diff", id));
+    if (c->json)
+        return print_json(v);
+    char subject[512], type[32], state[32];
+    json_t *cur = json_object_get(v, "current");
+    json_t *changes = json_object_get(v, "changes");
+    printf("Schema request %" PRId64 " on subject %s (%s, %s)\n", id,
+           jtext(v, "subject", subject, sizeof(subject)), jtext(v, "schema_type", type,
+                                                                sizeof(type)),
+           jtext(v, "state", state, sizeof(state)));
+    if (json_is_object(cur))
+        printf("Current: version %" PRId64 " (schema id %" PRId64 ")\n", jint(cur, "version", 0),
+               jint(cur, "id", 0));
+    else
+        printf("Current: none (the subject has no schema yet)\n");
+    size_t n = json_array_size(changes), i;
+    if (n == 0) {
+        printf("No field changes: the proposed schema differs only in docs, aliases, field "
+               "order or other attributes.\n");
+        json_decref(v);
+        return WEIRCTL_EXIT_OK;
+    }
+    size_t added = 0, removed = 0;
+    json_t *e;
+    printf("\n");
+    json_array_foreach(changes, i, e) {
+        const char *ch = json_string_value(json_object_get(e, "change"));
+        if (ch && strcmp(ch, "added") == 0)
+            added++;
+        else if (ch && strcmp(ch, "removed") == 0)
+            removed++;
+        char *line = weir_schema_diff_line(e);
+        printf("  %s\n", line);
+        free(line);
+    }
+    printf("\n%zu change%s: %zu added, %zu removed, %zu changed\n", n, n == 1 ? "" : "s", added,
+           removed, n - added - removed);
+    json_decref(v);
+    return WEIRCTL_EXIT_OK;
+}
+
+static void
+print_policy(json_t *v)
+{
+    char b1[512], b2[64];
+    printf("%-21s %s\n", "Subject:", jtext(v, "subject", b1, sizeof(b1)));
+    printf("%-21s %s\n", "Approval required:",
+           json_is_true(json_object_get(v, "approval")) ? "yes" : "no");
+    jtext(v, "compatibility_floor", b2, sizeof(b2));
+    printf("%-21s %s\n", "Compatibility floor:", b2[0] ? b2 : "none");
+}
+
+/* schema policy SUBJECT [--floor LEVEL|none] [--approval on|off] */
+static int
+policy_cmd(const weirctl_t *c, int argc, char **argv)
+{
+    static const char *const levels[] = {"NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD",
+                                         "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"};
+    static const struct option lo[] = {
+        {"floor", required_argument, NULL, 'f'},
+        {"approval", required_argument, NULL, 'a'},
+        {NULL, 0, NULL, 0},
+    };
+    json_t *body = json_object();
+    OPTS_BEGIN(lo) {
+    case 'f': {
+        if (strcasecmp(optarg, "none") == 0 || strcasecmp(optarg, "unset") == 0) {
+            json_object_set_new(body, "compatibility_floor", json_null());
+            break;
+        }
+        char *u = weir_strdup(optarg);
+        for (char *q = u; *q; q++)
+            *q = (char)toupper((unsigned char)*q);
+        bool ok = false;
+        for (size_t i = 0; i < WEIR_ARRAY_SIZE(levels) && !ok; i++)
+            ok = strcmp(u, levels[i]) == 0 && i > 0;
+        if (!ok)
+            die_usage("--floor is BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, "
+                      "FULL, FULL_TRANSITIVE or none, not '%s'", optarg);
+        json_object_set_new(body, "compatibility_floor", json_string(u));
+        free(u);
+        break;
+    }
+    case 'a':
+        if (strcmp(optarg, "on") == 0 || strcmp(optarg, "yes") == 0 ||
+            strcmp(optarg, "true") == 0)
+            json_object_set_new(body, "approval", json_true());
+        else if (strcmp(optarg, "off") == 0 || strcmp(optarg, "no") == 0 ||
+                 strcmp(optarg, "false") == 0)
+            json_object_set_new(body, "approval", json_false());
+        else
+            die_usage("--approval is on or off, not '%s'", optarg);
+        break;
+    default: die_usage("schema policy: bad option");
+    } OPTS_END
+    if (optind + 1 != argc)
+        die_usage("usage: schema policy SUBJECT [--floor LEVEL|none] [--approval on|off]");
+    char *subj = esc(argv[optind]);
+    json_t *v;
+    bool change = json_object_size(body) > 0;
+    if (change) {
+        v = send_json(c, "PUT", path_fmt(WEIRCTL_API "/subjects/%s/policy", subj), body);
+    } else {
+        json_decref(body);
+        v = get(c, path_fmt(WEIRCTL_API "/subjects/%s/policy", subj));
+    }
+    free(subj);
+    if (c->json)
+        return print_json(v);
+    if (change)
+        printf("Policy of %s updated.\n", argv[optind]);
+    print_policy(v);
+    json_decref(v);
+    return WEIRCTL_EXIT_OK;
+}
+
 static int
 show_request(const weirctl_t *c, const char *ids)
 {
@@ -1153,7 +1427,7 @@ static int
 cmd_request(const weirctl_t *c, int argc, char **argv)
 {
     if (argc < 1)
-        die_usage("request: expected list, show, approve or reject");
+        die_usage("request: expected list, show, approve, reject or cancel");
     const char *sub = argv[0];
     if (strcmp(sub, "list") == 0) {
         static const struct option lo[] = {
@@ -1185,17 +1459,19 @@ cmd_request(const weirctl_t *c, int argc, char **argv)
         return decide_request(c, argc, argv, true);
     if (strcmp(sub, "reject") == 0)
         return decide_request(c, argc, argv, false);
+    if (strcmp(sub, "cancel") == 0)
+        return cancel_request(c, argc, argv);
     if (strcmp(sub, "create") == 0)
         die_usage("requests are created with 'topic request' or 'access request'");
-    die_usage("request: unknown subcommand '%s' (list, show, approve, reject)", sub);
+    die_usage("request: unknown subcommand '%s' (list, show, approve, reject, cancel)", sub);
 }
 
-/* schema pending|show ID|approve ID|reject ID: schema-change requests. */
+/* schema pending|show ID|diff ID|approve ID|reject ID|cancel ID|policy SUBJECT */
 static int
 cmd_schema(const weirctl_t *c, int argc, char **argv)
 {
     if (argc < 1)
-        die_usage("schema: expected pending, show, approve or reject");
+        die_usage("schema: expected pending, show, diff, approve, reject, cancel or policy");
     const char *sub = argv[0];
     if (strcmp(sub, "pending") == 0) {
         if (argc != 1)
@@ -1207,11 +1483,21 @@ cmd_schema(const weirctl_t *c, int argc, char **argv)
             die_usage("usage: schema show ID");
         return show_request(c, argv[1]);
     }
+    if (strcmp(sub, "diff") == 0) {
+        if (argc != 2)
+            die_usage("usage: schema diff ID");
+        return diff_request(c, argv[1]);
+    }
     if (strcmp(sub, "approve") == 0)
         return decide_request(c, argc, argv, true);
     if (strcmp(sub, "reject") == 0)
         return decide_request(c, argc, argv, false);
-    die_usage("schema: unknown subcommand '%s' (pending, show, approve, reject)", sub);
+    if (strcmp(sub, "cancel") == 0)
+        return cancel_request(c, argc, argv);
+    if (strcmp(sub, "policy") == 0)
+        return policy_cmd(c, argc, argv);
+    die_usage("schema: unknown subcommand '%s' (pending, show, diff, approve, reject, cancel, "
+              "policy)", sub);
 }
 
 /* Fills an ACL binding object from options; argv[0] is the subcommand. */
@@ -1546,18 +1832,21 @@ static const weirctl_cmd_t commands[] = {
      "tenant show NAME\n"
      "tenant create NAME --group LDAP_GROUP --prefix P [--prefix P]...\n"
      "       [--max-partitions N] [--max-total-partitions N] [--max-retention 7d]\n"
-     "       [--requests-only]\n"
+     "       [--produce-rate 10MiB] [--fetch-rate 50MiB] [--requests-only]\n"
      "tenant set NAME [--requests-only|--direct-create] [--max-partitions N]\n"
      "       [--max-total-partitions N] [--max-retention 7d|forever] [--add-prefix P]...\n"
+     "       [--produce-rate SIZE|unlimited] [--fetch-rate SIZE|unlimited]\n"
      "  Tenants are campus teams: an LDAP group owning topic prefixes, with limits.\n"
      "  --requests-only: members may not create topics directly, only request them.\n"
      "  Creating tenants and changing their policy is for administrators.\n"},
     {"topic", "topics", cmd_topic,
      "topic list\n"
      "topic describe NAME\n"
-     "topic request NAME [--partitions N] [--retention 7d] [--config k=v]... --reason TEXT\n"
-     "  list/describe show owner, partitions, size and configs.\n"
-     "  request asks an administrator for a new topic in your tenant.\n"},
+     "topic request NAME [--partitions N] [--retention 7d] [--retention-bytes 10GiB]\n"
+     "              [--config k=v]... --reason TEXT\n"
+     "  list/describe show owner, partitions, size, retention and configs.\n"
+     "  request asks an administrator for a new topic in your tenant; values of\n"
+     "  *.ms configs may be durations (7d, 12h) and of *.bytes configs sizes (512MiB).\n"},
     {"access", NULL, cmd_access,
      "access request TOPIC --read|--write --reason TEXT\n"
      "  Asks for READ or WRITE access to another tenant's topic.\n"},
@@ -1566,13 +1855,26 @@ static const weirctl_cmd_t commands[] = {
      "request show ID\n"
      "request approve ID [--comment TEXT]\n"
      "request reject ID --reason TEXT\n"
-     "  Members see their tenant's requests; administrators see and decide all.\n"},
+     "request cancel ID [--reason TEXT]\n"
+     "  Members see their tenant's requests; administrators see and decide all.\n"
+     "  A requester may cancel their own pending request (administrators any).\n"
+     "  An approval that cannot be carried out leaves the request pending; show\n"
+     "  prints the error as 'Last error'.\n"},
     {"schema", NULL, cmd_schema,
      "schema pending\n"
      "schema show ID\n"
+     "schema diff ID\n"
      "schema approve ID [--comment TEXT]\n"
      "schema reject ID --reason TEXT\n"
-     "  Schema changes waiting for approval (requests of kind schema).\n"},
+     "schema cancel ID [--reason TEXT]\n"
+     "schema policy SUBJECT [--floor LEVEL|none] [--approval on|off]\n"
+     "  Schema changes waiting for approval (requests of kind schema).\n"
+     "  diff shows the change from the subject's latest version to the proposed\n"
+     "  schema field by field: + added, - removed, ~ changed (type, default, enum\n"
+     "  symbols, renames), nested fields by path (address.zip, lines[].sku).\n"
+     "  policy shows a subject's governance policy, or sets it (administrators):\n"
+     "  --approval on holds new versions back for approval; --floor is the lowest\n"
+     "  compatibility level the subject may be set to (BACKWARD, FULL, ...).\n"},
     {"acl", "acls", cmd_acl,
      "acl list [--topic T|--group G|--cluster|--transactional-id X] [--principal P] ...\n"
      "acl grant (--topic T|--group G|--cluster|--transactional-id X) [--prefixed]\n"

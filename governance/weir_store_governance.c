@@ -50,6 +50,7 @@ struct weir_govstore_s {
     sqlite3_stmt *audit_insert;
     sqlite3_stmt *audit_head_set;
     sqlite3_stmt *audit_select;
+    sqlite3_stmt *request_last_error;
 };
 
 #define GOV_ACL_COLS \
@@ -139,6 +140,9 @@ static const struct {
     {offsetof(weir_govstore_t, audit_select),
      "SELECT id, ts_ms, principal, action, target, outcome, detail, prev_hash, hash"
      " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2"},
+    {offsetof(weir_govstore_t, request_last_error),
+     "SELECT detail, ts_ms FROM audit_log WHERE target = ?1 AND action = 'request.approve'"
+     " AND outcome = 'failed' ORDER BY id DESC LIMIT 1"},
 };
 
 static sqlite3_stmt **
@@ -972,6 +976,30 @@ weir_govstore_request_decide(weir_govstore_t *gs, int64_t id, int state, const c
     if (r.requester || r.target)
         weir_gov_request_clear(&r);
     return weir_gov_tx_end(gs, own, ret, "request_decide");
+}
+
+int
+weir_govstore_request_last_error(weir_govstore_t *gs, int64_t id, char **error, int64_t *ts_ms)
+{
+    sqlite3_stmt *s = gs->request_last_error;
+    char target[64];
+    int rc, ret = 0;
+
+    *error = NULL;
+    if (ts_ms)
+        *ts_ms = 0;
+    snprintf(target, sizeof(target), "request:%" PRId64, id);
+    sqlite3_bind_text(s, 1, target, (int)strlen(target), SQLITE_TRANSIENT);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *error = weir_gov_col(s, 0);
+        if (ts_ms)
+            *ts_ms = sqlite3_column_int64(s, 1);
+    } else if (rc != SQLITE_DONE) {
+        ret = weir_gov_fail(gs, "request_last_error", rc);
+    }
+    weir_gov_reset(s);
+    return ret;
 }
 
 int

@@ -169,6 +169,15 @@ int weir_govstore_requests_list(weir_govstore_t *gs, int state,
  */
 int weir_govstore_request_decide(weir_govstore_t *gs, int64_t id, int state,
                                  const char *decider, const char *reason);
+/**
+ * @brief The reason the last approval of request id failed, as audited by
+ *        the admin API (action "request.approve", outcome "failed", target
+ *        "request:ID"): *error is malloc'ed, or NULL when none failed;
+ *        *ts_ms (may be NULL) is when.
+ * @returns 0 or WEIR_ERR.
+ */
+int weir_govstore_request_last_error(weir_govstore_t *gs, int64_t id, char **error,
+                                     int64_t *ts_ms);
 /** Calls cb for every decision on a request, in order. */
 int weir_govstore_decisions_list(weir_govstore_t *gs, int64_t request_id,
                                  void (*cb)(void *arg, const weir_gov_decision_t *d), void *arg);

@@ -1,7 +1,9 @@
 /*
  * weir_admin_api.c: the admin HTTP API routes (/admin/v1/...) - tenants,
- * requests and their decisions, the audit log - and the serial queue of
- * their weir.db jobs on the worker pool (weir_admin_api.h).
+ * requests and their decisions (approve, reject, cancel) and the diff of
+ * schema requests, subject policies, topics, groups, ACLs, the audit log -
+ * and the serial queue of their weir.db jobs on the worker pool
+ * (weir_admin_api.h).
  *
  * Handlers run on the loop: they check who may do what (administrator
  * rights from the principal), parse the body, then queue a job and defer
@@ -28,6 +30,7 @@
 #include "weir_http.h"
 #include "weir_log.h"
 #include "weir_registry.h"
+#include "weir_schema_diff.h"
 #include "weir_store_governance.h"
 #include "weir_tenant.h"
 #include "weir_topic_config.h"
@@ -45,6 +48,8 @@ typedef enum weir_admin_op_e {
     WEIR_ADMIN_REQUEST_CREATE,
     WEIR_ADMIN_REQUEST_APPROVE,
     WEIR_ADMIN_REQUEST_REJECT,
+    WEIR_ADMIN_REQUEST_CANCEL,
+    WEIR_ADMIN_REQUEST_DIFF,   /* the request read on the worker, the diff on the loop */
     WEIR_ADMIN_AUDIT_LIST,
     WEIR_ADMIN_AUDIT_VERIFY,
     WEIR_ADMIN_TOPICS_LIST,    /* answered on the loop, with the tenants read first */
@@ -53,10 +58,16 @@ typedef enum weir_admin_op_e {
     WEIR_ADMIN_GROUP_GET,
 } weir_admin_op_t;
 
-/* Steps of approving a topic request: the worker checks the request, the
- * loop creates the topic, the worker commits the grants and the decision
- * (or records why the topic could not be created), and the loop deletes
- * the topic again if that commit failed. */
+/* Steps of approving a topic request: the worker checks the request and
+ * that its tenant exists; the loop checks everything else before creating
+ * anything (the broker's validate-only pass: the name is free, partitions
+ * and configs are valid; the tenant's limits as they are now) and only then
+ * creates the topic; the worker commits the grants and the decision in one
+ * transaction (or records why the approval failed, leaving the request
+ * pending); the loop removes the topic again if that commit failed.  The
+ * topic lives in the broker's store connection and the grants in the
+ * governance one, so one SQLite transaction cannot hold both: the checks
+ * first, then the undo, keep an approval all or nothing. */
 typedef enum weir_admin_stage_e {
     WEIR_ADMIN_STAGE_NONE = 0,
     WEIR_ADMIN_STAGE_CREATE_TOPIC, /* next: on the loop */
@@ -109,7 +120,16 @@ struct weir_admin_job_s {
     int32_t schema_id, schema_version;
     bool schema_existed;
     char err[512];
+    /* after a change: the answer waits for the authorizer's new snapshot */
+    uv_timer_t reload_timer;
+    bool timer_open;
+    uint64_t reload_gen;
+    uint64_t reload_deadline;
 };
+
+/* Longest wait for the authorizer to load a committed change before the
+ * answer goes out anyway. */
+#define WEIR_ADMIN_RELOAD_WAIT_MS 3000
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -194,6 +214,8 @@ weir_admin_request_json(const weir_gov_request_t *r)
 
 /* ------------------------------------------------------------------ */
 /* Worker                                                              */
+
+static void weir_admin_record_fail(weir_admin_job_t *j, weir_govstore_t *gs);
 
 static void
 weir_admin_tenant_cb(void *arg, const weir_tenant_t *t)
@@ -353,6 +375,14 @@ weir_admin_do_request_create(weir_admin_job_t *j, weir_govstore_t *gs,
                                                      t->max_partitions_per_topic));
             return;
         }
+        const char *rv = json_string_value(json_object_get(configs, "retention.ms"));
+        if (rv && t->max_retention_ms != WEIR_TENANT_UNLIMITED &&
+            (strtoll(rv, NULL, 10) < 0 || strtoll(rv, NULL, 10) > t->max_retention_ms)) {
+            weir_admin_fail(j, 400, weir_admin_error("tenant %s allows a retention of at most "
+                                                     "%" PRId64 " ms; retention.ms=%s asks for "
+                                                     "more", t->name, t->max_retention_ms, rv));
+            return;
+        }
         json_t *d = json_pack("{s:I, s:o}", "partitions", n, "configs",
                               configs ? json_incref(configs) : json_object());
         detail = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
@@ -474,7 +504,19 @@ weir_admin_do_decide(weir_admin_job_t *j, weir_govstore_t *gs, bool approve)
         if (rc == 0)
             j->changed = true;
     } else if (r.kind == WEIR_GOV_REQUEST_TOPIC) {
-        /* the loop creates the topic next (weir_admin_loop_step) */
+        /* the loop checks and creates the topic next (weir_admin_loop_step);
+         * everything that can be checked here is, so that a refusal
+         * leaves nothing to undo */
+        weir_tenant_t t;
+        memset(&t, 0, sizeof(t));
+        j->row = r;
+        if (weir_govstore_tenant_get(gs, r.tenant, &t) != 0) {
+            snprintf(j->err, sizeof(j->err), "tenant %s of the request no longer exists",
+                     r.tenant);
+            weir_admin_record_fail(j, gs);
+            return;
+        }
+        weir_tenant_clear(&t);
         json_error_t je;
         json_t *d = json_loads(r.detail ? r.detail : "", 0, &je);
         json_t *cfg = json_object_get(d, "configs");
@@ -486,7 +528,6 @@ weir_admin_do_decide(weir_admin_job_t *j, weir_govstore_t *gs, bool approve)
                 weir_kvlist_set(&j->configs, ck, json_string_value(cv));
         }
         json_decref(d);
-        j->row = r;
         j->stage = WEIR_ADMIN_STAGE_CREATE_TOPIC;
         return;
     } else if (r.kind == WEIR_GOV_REQUEST_SCHEMA) {
@@ -698,6 +739,133 @@ weir_admin_record_fail(weir_admin_job_t *j, weir_govstore_t *gs)
                                              j->err));
 }
 
+/* Adds "error" (and "error_ms") to a pending request's JSON: why its last
+ * approval failed, from the audit log. */
+static void
+weir_admin_set_error(json_t *v, weir_govstore_t *gs, const weir_gov_request_t *r)
+{
+    char *err = NULL;
+    int64_t ts = 0;
+
+    if (r->state != WEIR_GOV_REQUEST_PENDING ||
+        weir_govstore_request_last_error(gs, r->id, &err, &ts) != 0 || !err)
+        return;
+    json_object_set_new(v, "error", json_string(err));
+    json_object_set_new(v, "error_ms", json_integer(ts));
+    free(err);
+}
+
+/* Records a refusal decided on the worker (who may do it depends on the
+ * stored request) in the audit log, as weir_admin_deny does on the loop. */
+static void
+weir_admin_deny_row(weir_admin_job_t *j, weir_govstore_t *gs, const char *action,
+                    const char *msg)
+{
+    char target[64];
+    weir_audit_row_t row = {.ts_ms = weir_wall_ms(), .principal = j->actor, .action = action,
+                            .outcome = "denied", .detail = msg};
+
+    snprintf(target, sizeof(target), "request:%" PRId64, j->id);
+    row.target = target;
+    weir_govstore_audit_append(gs, &row);
+    WEIR_LOG(WEIR_LOG_INFO, "admin_denied", "principal=%s action=%s target=%s", j->actor, action,
+             target);
+    weir_admin_fail(j, 403, weir_admin_error("%s", msg));
+}
+
+/* Cancels a pending request: its requester or an administrator; anyone
+ * else is refused (audited).  The decision row and its audit row
+ * ("request.cancelled") commit together. */
+static void
+weir_admin_do_cancel(weir_admin_job_t *j, weir_govstore_t *gs, const weir_tenants_t *tenants)
+{
+    const char *why = json_string_value(json_object_get(j->body, "reason"));
+    weir_gov_request_t r;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    rc = weir_govstore_request_get(gs, j->id, &r);
+    if (rc == -ENOENT) {
+        weir_admin_fail(j, 404, weir_admin_error("no request %" PRId64, j->id));
+        return;
+    }
+    if (rc != 0) {
+        weir_admin_fail(j, 500, weir_admin_error("reading request %" PRId64 " failed", j->id));
+        return;
+    }
+    if (!j->admin && strcmp(r.requester ? r.requester : "", j->actor) != 0) {
+        char msg[512];
+        /* members of the tenant may know it exists; others learn no more */
+        if (weir_admin_may_see(j, tenants, &r))
+            snprintf(msg, sizeof(msg), "only %s (who made request %" PRId64 ") or an "
+                     "administrator may cancel it", r.requester, j->id);
+        else
+            snprintf(msg, sizeof(msg), "only the requester or an administrator may cancel "
+                     "request %" PRId64, j->id);
+        weir_admin_deny_row(j, gs, "request.cancel", msg);
+        weir_gov_request_clear(&r);
+        return;
+    }
+    if (r.state != WEIR_GOV_REQUEST_PENDING) {
+        weir_admin_fail(j, 409, weir_admin_error("request %" PRId64 " is already %s: only "
+                                                 "pending requests can be cancelled", j->id,
+                                                 weir_gov_request_state_name(r.state)));
+        weir_gov_request_clear(&r);
+        return;
+    }
+    weir_gov_request_clear(&r);
+    rc = weir_govstore_request_decide(gs, j->id, WEIR_GOV_REQUEST_CANCELLED, j->actor,
+                                      why && *why ? why : "cancelled");
+    if (rc == -EALREADY) {
+        weir_admin_fail(j, 409, weir_admin_error("request %" PRId64 " was decided meanwhile",
+                                                 j->id));
+        return;
+    }
+    if (rc != 0 || weir_govstore_request_get(gs, j->id, &r) != 0) {
+        weir_admin_fail(j, 500, weir_admin_error("cancelling request %" PRId64 " failed (%d)",
+                                                 j->id, rc));
+        return;
+    }
+    j->status = 200;
+    j->answer = weir_admin_request_json(&r);
+    weir_gov_request_clear(&r);
+}
+
+/* The worker half of a diff: reads the request (who may see it) into
+ * j->row for the loop, where the registry is. */
+static void
+weir_admin_do_diff_read(weir_admin_job_t *j, weir_govstore_t *gs, const weir_tenants_t *tenants)
+{
+    weir_gov_request_t r;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    rc = weir_govstore_request_get(gs, j->id, &r);
+    if (rc == -ENOENT) {
+        weir_admin_fail(j, 404, weir_admin_error("no request %" PRId64, j->id));
+        return;
+    }
+    if (rc != 0) {
+        weir_admin_fail(j, 500, weir_admin_error("reading request %" PRId64 " failed", j->id));
+        return;
+    }
+    if (!weir_admin_may_see(j, tenants, &r)) {
+        weir_admin_fail(j, 403, weir_admin_error("request %" PRId64 " belongs to tenant %s: "
+                                                 "only its members and administrators may "
+                                                 "see it", j->id, r.tenant));
+        weir_gov_request_clear(&r);
+        return;
+    }
+    if (r.kind != WEIR_GOV_REQUEST_SCHEMA) {
+        weir_admin_fail(j, 400, weir_admin_error("request %" PRId64 " is a %s request: only "
+                                                 "schema requests have a diff", j->id,
+                                                 weir_gov_request_kind_name(r.kind)));
+        weir_gov_request_clear(&r);
+        return;
+    }
+    j->row = r;
+}
+
 static void
 weir_admin_work(uv_work_t *w)
 {
@@ -815,6 +983,7 @@ weir_admin_work(uv_work_t *w)
             json_t *d = json_array();
             weir_govstore_decisions_list(gs, j->id, weir_admin_decision_cb, d);
             json_object_set_new(v, "decisions", d);
+            weir_admin_set_error(v, gs, &r);
             j->status = 200;
             j->answer = v;
         }
@@ -827,6 +996,12 @@ weir_admin_work(uv_work_t *w)
     case WEIR_ADMIN_REQUEST_APPROVE:
     case WEIR_ADMIN_REQUEST_REJECT:
         weir_admin_do_decide(j, gs, j->op == WEIR_ADMIN_REQUEST_APPROVE);
+        break;
+    case WEIR_ADMIN_REQUEST_CANCEL:
+        weir_admin_do_cancel(j, gs, tenants);
+        break;
+    case WEIR_ADMIN_REQUEST_DIFF:
+        weir_admin_do_diff_read(j, gs, tenants);
         break;
     case WEIR_ADMIN_AUDIT_LIST: {
         weir_admin_list_t l = {.j = j, .out = json_array()};
@@ -861,6 +1036,9 @@ weir_admin_work(uv_work_t *w)
 }
 
 static void weir_admin_next(weir_admin_api_t *api);
+static void weir_admin_finish(weir_admin_job_t *j);
+static void weir_admin_timer_closed(uv_handle_t *h);
+static void weir_admin_reload_tick(uv_timer_t *t);
 
 static void
 weir_admin_job_free(weir_admin_job_t *j)
@@ -1151,6 +1329,242 @@ weir_admin_unregister_schema(weir_admin_job_t *j)
     }
 }
 
+/* The texts of a proposed schema's references (Confluent references
+ * {"name", "subject", "version"}), as registered, in order; false with
+ * j's answer set when one is missing. */
+static bool
+weir_admin_ref_texts(weir_admin_job_t *j, json_t *refs, const char ***texts, size_t **lens,
+                     const char ***names)
+{
+    weir_registry_t *reg = j->api->brk->registry;
+    size_t i, n = json_array_size(refs);
+    json_t *v;
+
+    *texts = weir_calloc(n ? n : 1, sizeof(**texts));
+    *lens = weir_calloc(n ? n : 1, sizeof(**lens));
+    *names = weir_calloc(n ? n : 1, sizeof(**names));
+    json_array_foreach(refs, i, v) {
+        const char *subject = json_string_value(json_object_get(v, "subject"));
+        json_int_t ver = json_integer_value(json_object_get(v, "version"));
+        const weir_reg_version_t *rv = NULL;
+        weir_reg_err_t err;
+        memset(&err, 0, sizeof(err));
+        if (!subject || weir_registry_get_version(reg, subject, ver > 0 ? (int32_t)ver
+                                                                        : WEIR_REG_LATEST,
+                                                  true, &rv, &err) != 0 || !rv) {
+            weir_admin_fail(j, 422, weir_admin_error("the proposed schema references %s "
+                                                     "version %lld, which is not registered",
+                                                     subject ? subject : "(no subject)",
+                                                     (long long)ver));
+            weir_reg_err_clear(&err);
+            return false;
+        }
+        (*texts)[i] = rv->schema->text;
+        (*lens)[i] = strlen(rv->schema->text);
+        (*names)[i] = json_string_value(json_object_get(v, "name"));
+        if (!(*names)[i])
+            (*names)[i] = "";
+    }
+    return true;
+}
+
+/* GET /admin/v1/requests/{id}/diff, on the loop: the subject's latest
+ * version against the schema the request proposes (weir_schema_diff.h). */
+static void
+weir_admin_schema_diff(weir_admin_job_t *j)
+{
+    weir_registry_t *reg = j->api->brk->registry;
+    json_error_t je;
+    json_t *d = json_loads(j->row.detail ? j->row.detail : "", 0, &je);
+    const char *text = json_string_value(json_object_get(d, "schema"));
+    const char *type = json_string_value(json_object_get(d, "schemaType"));
+    json_t *refs = json_object_get(d, "references");
+    const weir_reg_version_t *cur = NULL;
+    const char **rtexts = NULL, **rnames = NULL;
+    size_t *rlens = NULL, nrefs = json_array_size(refs);
+    weir_reg_err_t rerr;
+    json_t *changes = NULL, *current = json_null();
+    char err[512] = "";
+    bool is_json = type && strcmp(type, "JSON") == 0;
+
+    if (!reg) {
+        weir_admin_fail(j, 503, weir_admin_error("the schema registry is not available"));
+        goto out;
+    }
+    if (!text) {
+        weir_admin_fail(j, 422, weir_admin_error("request %" PRId64 " holds no schema",
+                                                 j->id));
+        goto out;
+    }
+    if (type && !is_json && strcmp(type, "AVRO") != 0) {
+        weir_admin_fail(j, 422, weir_admin_error("schema type %s has no diff (AVRO and JSON "
+                                                 "have)", type));
+        goto out;
+    }
+    memset(&rerr, 0, sizeof(rerr));
+    if (weir_registry_get_version(reg, j->row.target, WEIR_REG_LATEST, false, &cur, &rerr) != 0)
+        cur = NULL; /* a new subject: everything is added */
+    weir_reg_err_clear(&rerr);
+    if (cur)
+        current = json_pack("{s:i, s:i, s:s}", "version", (int)cur->version, "id",
+                            (int)cur->schema->id, "schema_type",
+                            weir_schema_type_name(cur->schema->type));
+    if (cur && (cur->schema->type == WEIR_SCHEMA_JSON) != is_json) {
+        changes = json_array();
+        json_array_append_new(changes, json_pack("{s:s, s:s, s:s, s:s}", "path", "", "change",
+                                                 "type_changed", "old_type",
+                                                 weir_schema_type_name(cur->schema->type),
+                                                 "new_type", is_json ? "JSON" : "AVRO"));
+    } else if (!weir_admin_ref_texts(j, refs, &rtexts, &rlens, &rnames)) {
+        goto out;
+    } else if (is_json) {
+        json_t *nd = json_loads(text, JSON_DECODE_ANY, &je);
+        json_t *od = cur ? json_loads(cur->schema->text, JSON_DECODE_ANY, &je) : NULL;
+        if (!nd || (cur && !od)) {
+            weir_admin_fail(j, 422, weir_admin_error("a schema of the diff is not JSON"));
+            json_decref(nd);
+            json_decref(od);
+            goto out;
+        }
+        changes = weir_schema_diff_json(od, nd);
+        json_decref(nd);
+        json_decref(od);
+    } else {
+        weir_avro_schema_t *ns = NULL, *os = NULL;
+        if (weir_avro_schema_parse(text, strlen(text), rtexts, rlens, nrefs, WEIR_AVRO_NO_AVROC,
+                                   &ns, err, sizeof(err)) != 0) {
+            weir_admin_fail(j, 422, weir_admin_error("the proposed schema does not parse: %s",
+                                                     err));
+            goto out;
+        }
+        const weir_avro_schema_t *old = cur ? cur->schema->avro : NULL;
+        if (cur && !old) {
+            /* a stored schema the registry keeps unparsed: parse it here */
+            err[0] = '\0';
+            if (weir_avro_schema_parse(cur->schema->text, strlen(cur->schema->text), NULL, NULL,
+                                       0, WEIR_AVRO_NO_AVROC, &os, err, sizeof(err)) == 0)
+                old = os;
+        }
+        changes = weir_schema_diff_avro(old, ns);
+        weir_avro_schema_free(ns);
+        weir_avro_schema_free(os);
+    }
+    j->status = 200;
+    j->answer = json_pack("{s:I, s:s, s:s, s:s, s:O, s:o}", "request", (json_int_t)j->id,
+                          "subject", j->row.target, "state",
+                          weir_gov_request_state_name(j->row.state), "schema_type",
+                          is_json ? "JSON" : "AVRO", "current", current, "changes", changes);
+    changes = NULL;
+out:
+    json_decref(changes);
+    json_decref(current);
+    json_decref(d);
+    free(rtexts);
+    free(rlens);
+    free(rnames);
+}
+
+/* Approving a topic request, on the loop: every check first - the name is
+ * free and valid, partitions and configs are valid (the broker's own
+ * validate-only pass), and the tenant's limits as they are now (its
+ * partitions per topic and in total, its maximum retention) - and only
+ * then the topic.  A refusal goes to RECORD_FAIL with nothing created;
+ * success to GRANT, where the tenant's ACLs and the decision commit in one
+ * transaction. */
+static void
+weir_admin_create_topic(weir_admin_job_t *j)
+{
+    weir_broker_t *brk = j->api->brk;
+    const char *name = j->row.target;
+    const weir_tenant_t *t = j->tenants ? weir_tenants_find(j->tenants, j->row.tenant) : NULL;
+    weir_kerr_t err;
+
+    err = weir_broker_topic_create(brk, name, j->partitions, &j->configs, true, j->err,
+                                   sizeof(j->err), NULL);
+    if (err == WEIR_KERR_NONE && !t) {
+        snprintf(j->err, sizeof(j->err), "tenant %s of the request no longer exists",
+                 j->row.tenant);
+        err = WEIR_KERR_POLICY_VIOLATION;
+    }
+    if (err == WEIR_KERR_NONE) {
+        weir_log_config_t lc;
+        int64_t total = 0;
+        for (size_t i = 0; i < brk->ntopics; i++) {
+            const weir_topic_t *tp = brk->topics[i];
+            if (weir_tenants_owner(j->tenants, tp->name, strlen(tp->name)) == t)
+                total += tp->npartitions;
+        }
+        if (t->max_retention_ms != WEIR_TENANT_UNLIMITED &&
+            !weir_kvlist_get(&j->configs, "retention.ms")) {
+            /* as for direct creation: a broker default above the tenant's
+             * limit gives the topic the limit */
+            weir_topic_config_resolve(brk->conf, &j->configs, &lc);
+            if (lc.retention_ms < 0 || lc.retention_ms > t->max_retention_ms) {
+                char v[32];
+                snprintf(v, sizeof(v), "%" PRId64, t->max_retention_ms);
+                weir_kvlist_set(&j->configs, "retention.ms", v);
+            }
+        }
+        weir_topic_config_resolve(brk->conf, &j->configs, &lc);
+        err = weir_tenant_check_create(t, name, j->partitions, total, lc.retention_ms, j->err,
+                                       sizeof(j->err));
+        if (err != WEIR_KERR_NONE) {
+            size_t n = strlen(j->err);
+            snprintf(j->err + n, sizeof(j->err) - n, " (raise the limit with 'weirctl tenant "
+                     "set %s' or reject the request)", t->name);
+        }
+    }
+    if (err == WEIR_KERR_NONE)
+        err = weir_broker_topic_create(brk, name, j->partitions, &j->configs, false, j->err,
+                                       sizeof(j->err), NULL);
+    if (err != WEIR_KERR_NONE) {
+        if (!j->err[0])
+            snprintf(j->err, sizeof(j->err), "creating topic %s failed (error %d)", name,
+                     (int)err);
+        j->stage = WEIR_ADMIN_STAGE_RECORD_FAIL;
+        return;
+    }
+    char detail[128];
+    snprintf(detail, sizeof(detail), "partitions=%d request=%" PRId64, (int)j->partitions,
+             j->id);
+    if (brk->authz)
+        weir_authz_audit(brk->authz, j->actor, "topic.create", name, "ok", detail);
+    j->topic_created = true;
+    j->stage = WEIR_ADMIN_STAGE_GRANT;
+    WEIR_LOG(WEIR_LOG_INFO, "admin_topic_created", "topic=%s partitions=%d request=%" PRId64
+             " approver=%s", name, (int)j->partitions, j->id, j->actor);
+}
+
+/* The grants and the decision did not commit (the store failed): takes the
+ * just-created, still empty topic back so that the request stays pending
+ * with nothing changed.  This undo is part of the approval, not a user's
+ * deletion, so it is not subject to delete.topic.enable. */
+static void
+weir_admin_undo_topic(weir_admin_job_t *j)
+{
+    weir_broker_t *brk = j->api->brk;
+    weir_topic_t *t = weir_broker_topic_find(brk, j->row.target, strlen(j->row.target));
+    char derr[256] = "";
+    bool enable = brk->conf->delete_topic_enable;
+
+    if (!t || !j->topic_created)
+        return;
+    brk->conf->delete_topic_enable = true;
+    weir_kerr_t err = weir_broker_topic_delete(brk, t, derr, sizeof(derr));
+    brk->conf->delete_topic_enable = enable;
+    j->topic_created = false;
+    if (err != WEIR_KERR_NONE) {
+        size_t n = strlen(j->err);
+        snprintf(j->err + n, sizeof(j->err) - n, "; removing topic %s again failed too: %s",
+                 j->row.target, derr);
+        WEIR_LOG(WEIR_LOG_ERROR, "admin_topic_undo_failed", "topic=%s error=\"%s\"",
+                 j->row.target, derr);
+    } else if (brk->authz) {
+        weir_authz_audit(brk->authz, j->actor, "topic.delete", j->row.target, "ok",
+                         "undoing a failed approval");
+    }
+}
+
 static bool
 weir_admin_loop_step(weir_admin_job_t *j)
 {
@@ -1198,32 +1612,16 @@ weir_admin_loop_step(weir_admin_job_t *j)
         j->answer = weir_admin_group_json(brk, g, true);
         return false;
     }
+    case WEIR_ADMIN_REQUEST_DIFF:
+        weir_admin_schema_diff(j);
+        return false;
     case WEIR_ADMIN_REQUEST_APPROVE:
         break;
     default:
         return false;
     }
     if (j->stage == WEIR_ADMIN_STAGE_CREATE_TOPIC) {
-        weir_kerr_t err = weir_broker_topic_create(brk, j->row.target, j->partitions,
-                                                   &j->configs, false, j->err, sizeof(j->err),
-                                                   NULL);
-        if (err != WEIR_KERR_NONE) {
-            if (!j->err[0])
-                snprintf(j->err, sizeof(j->err), "creating topic %s failed (error %d)",
-                         j->row.target, (int)err);
-            j->stage = WEIR_ADMIN_STAGE_RECORD_FAIL;
-        } else {
-            char detail[128];
-            snprintf(detail, sizeof(detail), "partitions=%d request=%" PRId64,
-                     (int)j->partitions, j->id);
-            if (brk->authz)
-                weir_authz_audit(brk->authz, j->actor, "topic.create", j->row.target, "ok",
-                                 detail);
-            j->topic_created = true;
-            j->stage = WEIR_ADMIN_STAGE_GRANT;
-            WEIR_LOG(WEIR_LOG_INFO, "admin_topic_created", "topic=%s partitions=%d request=%"
-                     PRId64 " approver=%s", j->row.target, (int)j->partitions, j->id, j->actor);
-        }
+        weir_admin_create_topic(j);
         return true;
     }
     if (j->stage == WEIR_ADMIN_STAGE_REGISTER_SCHEMA) {
@@ -1244,14 +1642,7 @@ weir_admin_loop_step(weir_admin_job_t *j)
         /* back from the worker */
         if (!j->answer) {
             /* the grants did not commit: undo the topic, the request stays pending */
-            weir_topic_t *t = weir_broker_topic_find(brk, j->row.target, strlen(j->row.target));
-            char derr[256] = "";
-            if (t && weir_broker_topic_delete(brk, t, derr, sizeof(derr)) != WEIR_KERR_NONE)
-                WEIR_LOG(WEIR_LOG_ERROR, "admin_topic_undo_failed", "topic=%s error=\"%s\"",
-                         j->row.target, derr);
-            else if (t && brk->authz)
-                weir_authz_audit(brk->authz, j->actor, "topic.delete", j->row.target, "ok",
-                                 "undoing a failed approval");
+            weir_admin_undo_topic(j);
             j->stage = WEIR_ADMIN_STAGE_RECORD_FAIL;
             return true;
         }
@@ -1280,20 +1671,70 @@ weir_admin_after(uv_work_t *w, int status)
         weir_admin_next(api);
         return;
     }
-    if (j->changed && api->brk->authz && !api->closing)
+    if (j->changed && api->brk->authz && !api->closing) {
+        /* read your writes: answer once the authorizer enforces the change
+         * (the grants of an approval, a tenant's policy), so that a client
+         * acting on the answer is not refused by the old snapshot */
+        j->reload_gen = weir_authz_generation(api->brk->authz);
         weir_authz_reload(api->brk->authz);
+        if (uv_timer_init(api->brk->loop, &j->reload_timer) == 0) {
+            j->timer_open = true;
+            j->reload_timer.data = j;
+            j->reload_deadline = uv_now(api->brk->loop) + WEIR_ADMIN_RELOAD_WAIT_MS;
+            api->running = j; /* the queue waits with it */
+            uv_timer_start(&j->reload_timer, weir_admin_reload_tick, 2, 2);
+            return;
+        }
+    }
+    weir_admin_finish(j);
+}
+
+/* Sends j's answer and ends it (after its timer closed, if it has one). */
+static void
+weir_admin_finish(weir_admin_job_t *j)
+{
+    weir_admin_api_t *api = j->api;
+
     if (j->req) {
         j->req->cancel = NULL;
         j->req->ctx = NULL;
         json_t *a = j->answer;
         j->answer = NULL;
         weir_http_respond_json(j->req, j->status ? j->status : 500, a);
+        j->req = NULL;
     }
+    if (j->timer_open) {
+        uv_close((uv_handle_t *)&j->reload_timer, weir_admin_timer_closed);
+        return;
+    }
+    api->running = NULL;
     weir_admin_job_free(j);
     if (api->closing)
         weir_admin_api_destroy(api);
     else
         weir_admin_next(api);
+}
+
+static void
+weir_admin_timer_closed(uv_handle_t *h)
+{
+    weir_admin_job_t *j = h->data;
+
+    j->timer_open = false;
+    weir_admin_finish(j);
+}
+
+static void
+weir_admin_reload_tick(uv_timer_t *t)
+{
+    weir_admin_job_t *j = t->data;
+    weir_admin_api_t *api = j->api;
+
+    if (weir_authz_generation(api->brk->authz) == j->reload_gen && !api->closing &&
+        uv_now(api->brk->loop) < j->reload_deadline)
+        return;
+    uv_timer_stop(t);
+    weir_admin_finish(j);
 }
 
 static void
@@ -1678,6 +2119,49 @@ weir_admin_decide(weir_http_req_t *req, bool approve)
     return weir_admin_submit(j);
 }
 
+/* POST /admin/v1/requests/{id}/cancel [{"reason": text}]: the requester
+ * or an administrator (checked on the worker, against the stored request). */
+static int
+weir_admin_h_cancel(weir_http_req_t *req)
+{
+    char err[256];
+    int64_t id = weir_admin_id(req);
+    json_t *b;
+
+    if (id == 0)
+        return 0;
+    if (req->body_len == 0) {
+        b = json_object();
+    } else {
+        b = weir_http_body_json(req, err, sizeof(err));
+        if (!b || !json_is_object(b) || (json_object_get(b, "reason") &&
+                                         !json_is_string(json_object_get(b, "reason")))) {
+            weir_http_respond_error(req, 400, 40001, "%s", b ? "the body is {\"reason\": "
+                                    "string}" : err);
+            json_decref(b);
+            return 0;
+        }
+    }
+    weir_admin_job_t *j = weir_admin_job(req, WEIR_ADMIN_REQUEST_CANCEL);
+    j->id = id;
+    j->body = b;
+    return weir_admin_submit(j);
+}
+
+/* GET /admin/v1/requests/{id}/diff: a schema request against the
+ * subject's latest version, field by field. */
+static int
+weir_admin_h_diff(weir_http_req_t *req)
+{
+    int64_t id = weir_admin_id(req);
+
+    if (id == 0)
+        return 0;
+    weir_admin_job_t *j = weir_admin_job(req, WEIR_ADMIN_REQUEST_DIFF);
+    j->id = id;
+    return weir_admin_submit(j);
+}
+
 static int
 weir_admin_h_approve(weir_http_req_t *req)
 {
@@ -2032,6 +2516,8 @@ weir_admin_api_register(weir_http_server_t *srv, weir_broker_t *brk, char *errst
         {"GET", "/admin/v1/requests/{id}", weir_admin_h_request, NULL, NULL, 0, api},
         {"POST", "/admin/v1/requests/{id}/approve", weir_admin_h_approve, NULL, NULL, 0, api},
         {"POST", "/admin/v1/requests/{id}/reject", weir_admin_h_reject, NULL, NULL, 0, api},
+        {"POST", "/admin/v1/requests/{id}/cancel", weir_admin_h_cancel, NULL, NULL, 0, api},
+        {"GET", "/admin/v1/requests/{id}/diff", weir_admin_h_diff, NULL, NULL, 0, api},
         {"GET", "/admin/v1/audit", weir_admin_h_audit, NULL, NULL, 0, api},
         {"GET", "/admin/v1/audit/verify", weir_admin_h_audit_verify, NULL, NULL, 0, api},
         {"GET", "/admin/v1/topics", weir_admin_h_topics, NULL, NULL, 0, api},

@@ -1,7 +1,16 @@
 /*
  * weir_admin_api.h: the admin HTTP API (/admin/v1/...) on the broker's
- * HTTP listeners - tenants, requests (topic, access) with their approval,
- * and the audit log - used by weirctl (admin/weirctl.c).
+ * HTTP listeners - tenants, requests (topic, access, schema) with their
+ * approval, rejection and cancellation, the field-by-field diff of a schema
+ * request (GET requests/{id}/diff), subject policies, topics, consumer
+ * groups with lag, ACLs and the audit log - used by weirctl
+ * (admin/weirctl.c).
+ *
+ * A request's requester or an administrator may cancel it while it is
+ * pending.  An approval that cannot be carried out (the topic exists, a
+ * tenant limit is exceeded, the store fails) leaves the request pending
+ * with nothing changed; why is audited ("request.approve", outcome
+ * "failed") and shown as the request's "error" while it stays pending.
  *
  * Authorization uses the request's principal (http.auth=basic: the LDAP
  * user and groups): administrators are super.users and members of
