@@ -13,10 +13,13 @@
  * bounded, nesting depth bounded, enum and union indexes in range), so a
  * hostile payload never reaches avro-c, which then decodes it into a
  * generic value (avro_value_read) as the second opinion.  A JSON-schema
- * payload must be valid JSON.
+ * payload must be valid JSON.  Produced batches are checked through
+ * weir_schema_validate_payload() instead (weir_batch_validate.h): the same
+ * rules as the walk, compiled once per schema into flat routines, without
+ * avro-c's allocating decode.
  *
- * The validator caches avro-c's value classes per schema; it belongs to
- * the loop thread like the registry it reads.
+ * The validator caches avro-c's value classes and the compiled checkers
+ * per schema; it belongs to the loop thread like the registry it reads.
  */
 #ifndef WEIR_AVRO_VALIDATE_H
 #define WEIR_AVRO_VALIDATE_H
@@ -52,5 +55,37 @@ void weir_schema_validator_free(weir_schema_validator_t *v);
 weir_sv_result_t weir_schema_validate(weir_schema_validator_t *v, const char *subject,
                                       const void *value, int64_t len, bool payload, int32_t *id_out,
                                       char *reason, size_t reason_size);
+
+/** A payload checker compiled from one Avro schema (owned by the validator). */
+typedef struct weir_avp_s weir_sv_checker_t;
+
+/**
+ * @brief The compiled checker of schema s (compiled on first use, kept
+ *        while v lives), or NULL when s has none: a JSON schema, or a
+ *        stored schema that no longer parses (framing only).
+ */
+const weir_sv_checker_t *weir_schema_validator_checker(weir_schema_validator_t *v,
+                                                       const weir_reg_schema_t *s);
+
+/** Whether payload is exactly one value of the checker's schema (no reason). */
+bool weir_sv_checker_run(const weir_sv_checker_t *c, const void *payload, size_t len);
+
+/** The registry v reads. */
+weir_registry_t *weir_schema_validator_registry(const weir_schema_validator_t *v);
+
+/**
+ * @brief Checks a payload (the bytes after the 5-byte framing) against
+ *        schema s, which the caller found registered under the subject.
+ *        Avro: a checker compiled once per schema from Weir's schema tree
+ *        (cached in v) with exactly the rules of weir_avro_payload_check();
+ *        avro-c is not used.  JSON schema: the payload must be JSON.  A
+ *        stored schema that no longer parses: framing only (as
+ *        weir_schema_validate).  The path broker-side validation of
+ *        produced batches takes (weir_batch_validate.h).
+ * @returns WEIR_SV_OK or WEIR_SV_BAD_PAYLOAD with a sentence in reason.
+ */
+weir_sv_result_t weir_schema_validate_payload(weir_schema_validator_t *v,
+                                              const weir_reg_schema_t *s, const void *payload,
+                                              size_t len, char *reason, size_t reason_size);
 
 #endif

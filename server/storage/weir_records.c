@@ -190,6 +190,145 @@ weir_record_iter_next(weir_record_iter_t *it, weir_record_t *rec)
     return true;
 }
 
+/* weir_rd_uvarlong() inline over [p, end): NULL when truncated or longer
+ * than max bytes (max >= 2).  The one- and two-byte cases go first. */
+static inline const uint8_t *
+weir_kv_uvarlong(const uint8_t *p, const uint8_t *end, int max, uint64_t *out)
+{
+    uint64_t v = 0;
+    int shift = 0;
+
+    if (__builtin_expect(p < end && !(p[0] & 0x80), 1)) {
+        *out = p[0];
+        return p + 1;
+    }
+    if (__builtin_expect(end - p >= 2 && !(p[1] & 0x80), 1)) {
+        *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        return p + 2;
+    }
+    for (int i = 0; i < max; i++, p++) {
+        if (p >= end)
+            return NULL;
+        v |= (uint64_t)(p[0] & 0x7f) << shift;
+        if (!(p[0] & 0x80)) {
+            *out = v;
+            return p + 1;
+        }
+        shift += 7;
+    }
+    return NULL;
+}
+
+/* weir_rd_varint(): zig-zag, at most 5 bytes, unsigned form <= UINT32_MAX. */
+static inline const uint8_t *
+weir_kv_varint(const uint8_t *p, const uint8_t *end, int32_t *out)
+{
+    uint64_t v;
+
+    p = weir_kv_uvarlong(p, end, 5, &v);
+    if (!p || v > UINT32_MAX)
+        return NULL;
+    *out = (int32_t)(((uint32_t)v >> 1) ^ (~((uint32_t)v & 1) + 1));
+    return p;
+}
+
+/* weir_rd_record_bytes(): a varint length, -1 (when nullable) or the bytes. */
+static inline const uint8_t *
+weir_kv_bytes(const uint8_t *p, const uint8_t *end, bool nullable, weir_str_t *s)
+{
+    int32_t n;
+
+    p = weir_kv_varint(p, end, &n);
+    if (!p)
+        return NULL;
+    if (n < 0) {
+        if (n != -1 || !nullable)
+            return NULL;
+        *s = WEIR_STR_NULL;
+        return p;
+    }
+    if ((size_t)n > (size_t)(end - p))
+        return NULL;
+    s->len = n;
+    s->ptr = (const char *)p;
+    return p + n;
+}
+
+/* One record at *pp (before end) into kv; false if malformed. */
+static inline bool
+weir_kv_record(const weir_record_iter_t *it, const uint8_t **pp, const uint8_t *end,
+               weir_record_kv_t *kv)
+{
+    const uint8_t *p = *pp, *q;
+    uint64_t u;
+    int32_t rlen, hcount;
+    int64_t ts_delta, sum;
+    weir_str_t h;
+
+    p = weir_kv_varint(p, end, &rlen);
+    if (!p || rlen < WEIR_RECORD_MIN_BODY || (size_t)rlen > (size_t)(end - p))
+        return false;
+    end = p + rlen;
+    q = p + 1; /* record attributes: unused in v2 */
+    q = weir_kv_uvarlong(q, end, 10, &u);
+    if (!q)
+        return false;
+    ts_delta = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
+    if (!(q = weir_kv_varint(q, end, &kv->offset_delta)) ||
+        !(q = weir_kv_bytes(q, end, true, &kv->key)) ||
+        !(q = weir_kv_bytes(q, end, true, &kv->value)) || !(q = weir_kv_varint(q, end, &hcount)))
+        return false;
+    if (hcount < 0 || (size_t)hcount > (size_t)(end - q) / WEIR_HEADER_MIN_SIZE)
+        return false;
+    for (int32_t i = 0; i < hcount; i++)
+        if (!(q = weir_kv_bytes(q, end, false, &h)) || !(q = weir_kv_bytes(q, end, true, &h)))
+            return false;
+    if (q != end)
+        return false;
+    if (__builtin_add_overflow(it->hdr.base_offset, (int64_t)kv->offset_delta, &sum))
+        return false;
+    if (!(it->hdr.attributes & WEIR_BATCH_ATTR_LOG_APPEND_TIME) &&
+        __builtin_add_overflow(it->hdr.base_timestamp, ts_delta, &sum))
+        return false;
+    *pp = end;
+    return true;
+}
+
+size_t
+weir_record_iter_next_kvs(weir_record_iter_t *it, weir_record_kv_t *kvs, size_t max)
+{
+    const uint8_t *p, *end;
+    size_t n = 0;
+
+    if (it->err)
+        return 0;
+    p = it->rd.data + it->rd.pos;
+    end = it->rd.data + it->rd.len;
+    while (n < max && it->remaining > 0) {
+        /* the records ahead: the next record's start depends on this
+         * one's length, so the walk is bound by memory latency */
+        if (end - p > 512)
+            __builtin_prefetch(p + 512);
+        if (!weir_kv_record(it, &p, end, &kvs[n])) {
+            weir_record_iter_fail(it, WEIR_EPARSE);
+            return n;
+        }
+        it->remaining--;
+        n++;
+    }
+    it->rd.pos = (size_t)(p - it->rd.data);
+    /* The declared count must account for the whole records section. */
+    if (n < max && it->remaining <= 0 && p != end)
+        weir_record_iter_fail(it, WEIR_EPARSE);
+    return n;
+}
+
+bool
+weir_record_iter_next_kv(weir_record_iter_t *it, weir_record_kv_t *kv)
+{
+    return weir_record_iter_next_kvs(it, kv, 1) == 1;
+}
+
 void
 weir_record_iter_free(weir_record_iter_t *it)
 {

@@ -50,6 +50,25 @@ int weir_record_iter_init(weir_record_iter_t *it, const uint8_t *p, size_t len,
 bool weir_record_iter_next(weir_record_iter_t *it, weir_record_t *rec);
 void weir_record_iter_free(weir_record_iter_t *it);
 
+/* Key and value of one record, for scans that need nothing else. */
+typedef struct weir_record_kv_s {
+    int32_t offset_delta;
+    weir_str_t key;   /* len -1: null */
+    weir_str_t value; /* len -1: null */
+} weir_record_kv_t;
+
+/* The same step as weir_record_iter_next() - the same checks of the record's
+ * length, fields, header section and offset/timestamp arithmetic, failing
+ * on exactly the same input with it->err set - but it fills only the
+ * offset delta, key and value, with varints decoded inline and no header
+ * views: the walk broker-side schema validation makes over every produced
+ * record (registry/weir_batch_validate.h). */
+bool weir_record_iter_next_kv(weir_record_iter_t *it, weir_record_kv_t *kv);
+/* Up to max records at once (as many weir_record_iter_next_kv() calls):
+ * returns how many were filled; fewer than max at the end of the batch or
+ * on an error (it->err set, the records before it filled). */
+size_t weir_record_iter_next_kvs(weir_record_iter_t *it, weir_record_kv_t *kvs, size_t max);
+
 /* Walks a record's raw header section (rec->headers, rec->headers_len).  *pos
  * is the cursor: 0 for the first header, advanced on each call.  Returns 1
  * with h filled (views into the section), 0 at the end, or WEIR_EPARSE if the
