@@ -29,6 +29,8 @@
 #include "weir_registry.h"
 #include "weir_admin_api.h"
 #include "weir_registry_http.h"
+#include "weir_rest_proxy.h"
+#include "weir_rest_consumer.h"
 #include "weir_store_governance.h"
 #include "weir_tenant.h"
 #include "weir_tls.h"
@@ -796,20 +798,100 @@ weir_broker_housekeeping(uv_timer_t *timer)
     }
 }
 
+static weir_tls_client_auth_t
+weir_broker_client_auth(const char *v)
+{
+    if (v && strcmp(v, "requested") == 0)
+        return WEIR_TLS_CLIENT_AUTH_REQUESTED;
+    if (v && strcmp(v, "required") == 0)
+        return WEIR_TLS_CLIENT_AUTH_REQUIRED;
+    return WEIR_TLS_CLIENT_AUTH_NONE;
+}
+
 /* The TLS settings of the configuration. */
 void
 weir_broker_tls_conf(const weir_conf_t *conf, weir_tls_conf_t *tc)
 {
     memset(tc, 0, sizeof(*tc));
     tc->keystore_location = conf->ssl_keystore_location;
+    tc->keystore_certificate_chain = conf->ssl_keystore_certificate_chain;
+    tc->keystore_key = conf->ssl_keystore_key;
     tc->key_password = conf->ssl_key_password;
     tc->truststore_location = conf->ssl_truststore_location;
+    tc->truststore_certificates = conf->ssl_truststore_certificates;
     tc->enabled_protocols = conf->ssl_enabled_protocols;
     tc->cipher_suites = conf->ssl_cipher_suites;
-    if (strcmp(conf->ssl_client_auth, "requested") == 0)
-        tc->client_auth = WEIR_TLS_CLIENT_AUTH_REQUESTED;
-    else if (strcmp(conf->ssl_client_auth, "required") == 0)
-        tc->client_auth = WEIR_TLS_CLIENT_AUTH_REQUIRED;
+    tc->client_auth = weir_broker_client_auth(conf->ssl_client_auth);
+}
+
+void
+weir_broker_listener_tls_conf(const weir_conf_t *conf, const char *listener,
+                              weir_tls_conf_t *tc)
+{
+    memset(tc, 0, sizeof(*tc));
+    tc->keystore_location = weir_conf_listener_value(conf, listener, "ssl.keystore.location");
+    tc->keystore_certificate_chain =
+        weir_conf_listener_value(conf, listener, "ssl.keystore.certificate.chain");
+    tc->keystore_key = weir_conf_listener_value(conf, listener, "ssl.keystore.key");
+    tc->key_password = weir_conf_listener_value(conf, listener, "ssl.key.password");
+    tc->truststore_location = weir_conf_listener_value(conf, listener, "ssl.truststore.location");
+    tc->truststore_certificates =
+        weir_conf_listener_value(conf, listener, "ssl.truststore.certificates");
+    tc->enabled_protocols = weir_conf_listener_value(conf, listener, "ssl.enabled.protocols");
+    tc->cipher_suites = weir_conf_listener_value(conf, listener, "ssl.cipher.suites");
+    tc->client_auth =
+        weir_broker_client_auth(weir_conf_listener_value(conf, listener, "ssl.client.auth"));
+}
+
+/* A TLS listener's context and principal mapping rules from conf.  Returns
+ * 0, or -1 with the reason in err (nothing is changed then). */
+static int
+weir_broker_listener_tls(const weir_conf_t *conf, weir_listener_t *l, char *err, size_t errsz)
+{
+    weir_tls_conf_t tc;
+    weir_ssl_ctx_t *ctx;
+    weir_principal_map_t *map;
+    const char *rules = weir_conf_listener_value(conf, l->name, "ssl.principal.mapping.rules");
+
+    weir_broker_listener_tls_conf(conf, l->name, &tc);
+    if (weir_principal_map_parse(rules ? rules : "DEFAULT", &map, err, errsz) != 0)
+        return -1;
+    ctx = weir_tls_ctx_new(&tc, err, errsz);
+    if (!ctx) {
+        weir_principal_map_free(map);
+        return -1;
+    }
+    /* Open connections hold their own references to the old context; the
+     * rules are only used on the loop thread, when a handshake completes. */
+    weir_tls_ctx_free(l->ssl_ctx);
+    l->ssl_ctx = ctx;
+    weir_principal_map_free(l->principal_map);
+    l->principal_map = map;
+    return 0;
+}
+
+static void
+weir_broker_ldap_conf(const weir_conf_t *conf, weir_ldap_conf_t *lc)
+{
+    memset(lc, 0, sizeof(*lc));
+    lc->url = conf->ldap_url;
+    lc->starttls = conf->ldap_starttls;
+    lc->ca_location = conf->ldap_ca_location;
+    lc->user_dn_template = conf->ldap_user_dn_template;
+    lc->bind_dn = conf->ldap_bind_dn;
+    lc->bind_password = conf->ldap_bind_password;
+    lc->user_search_base = conf->ldap_user_search_base;
+    lc->user_name_attribute = conf->ldap_user_name_attribute;
+    lc->user_object_class = conf->ldap_user_object_class;
+    lc->group_search_base = conf->ldap_group_search_base;
+    lc->group_object_class = conf->ldap_group_object_class;
+    lc->group_member_attribute = conf->ldap_group_member_attribute;
+    lc->group_name_attribute = conf->ldap_group_name_attribute;
+    lc->timeout_ms = conf->ldap_timeout_ms;
+    lc->cache_ttl_ms = conf->ldap_cache_ttl_ms;
+    /* Half the worker pool at most, so a slow directory leaves room for
+     * fsync and file removal. */
+    lc->max_inflight = WEIR_MAX(1, conf->num_io_threads / 2);
 }
 
 /* Security protocols of the listeners, TLS contexts, the principal mapping,
@@ -818,10 +900,8 @@ static int
 weir_broker_security_init(weir_broker_t *brk, char *errstr, size_t errstr_size)
 {
     const weir_conf_t *conf = brk->conf;
-    weir_tls_conf_t tc;
     bool sasl = false;
 
-    weir_broker_tls_conf(conf, &tc);
     for (size_t i = 0; i < brk->nlisteners; i++) {
         weir_listener_t *l = &brk->listeners[i];
         int proto = weir_conf_listener_protocol(conf, l->name);
@@ -835,8 +915,7 @@ weir_broker_security_init(weir_broker_t *brk, char *errstr, size_t errstr_size)
         sasl |= proto == WEIR_SECPROTO_SASL_PLAINTEXT || proto == WEIR_SECPROTO_SASL_SSL;
         if (proto == WEIR_SECPROTO_SSL || proto == WEIR_SECPROTO_SASL_SSL) {
             char err[512];
-            l->ssl_ctx = weir_tls_ctx_new(&tc, err, sizeof(err));
-            if (!l->ssl_ctx) {
+            if (weir_broker_listener_tls(conf, l, err, sizeof(err)) != 0) {
                 snprintf(errstr, errstr_size, "listener %s: %s", l->name, err);
                 return WEIR_ERR;
             }
@@ -853,25 +932,7 @@ weir_broker_security_init(weir_broker_t *brk, char *errstr, size_t errstr_size)
     if (sasl || (conf->http_auth && strcmp(conf->http_auth, "basic") == 0)) {
         weir_ldap_conf_t lc;
 
-        memset(&lc, 0, sizeof(lc));
-        lc.url = conf->ldap_url;
-        lc.starttls = conf->ldap_starttls;
-        lc.ca_location = conf->ldap_ca_location;
-        lc.user_dn_template = conf->ldap_user_dn_template;
-        lc.bind_dn = conf->ldap_bind_dn;
-        lc.bind_password = conf->ldap_bind_password;
-        lc.user_search_base = conf->ldap_user_search_base;
-        lc.user_name_attribute = conf->ldap_user_name_attribute;
-        lc.user_object_class = conf->ldap_user_object_class;
-        lc.group_search_base = conf->ldap_group_search_base;
-        lc.group_object_class = conf->ldap_group_object_class;
-        lc.group_member_attribute = conf->ldap_group_member_attribute;
-        lc.group_name_attribute = conf->ldap_group_name_attribute;
-        lc.timeout_ms = conf->ldap_timeout_ms;
-        lc.cache_ttl_ms = conf->ldap_cache_ttl_ms;
-        /* Half the worker pool at most, so a slow directory leaves room for
-         * fsync and file removal. */
-        lc.max_inflight = WEIR_MAX(1, conf->num_io_threads / 2);
+        weir_broker_ldap_conf(conf, &lc);
         brk->ldap = weir_ldap_new(brk->loop, &lc, errstr, errstr_size);
         if (!brk->ldap)
             return WEIR_ERR;
@@ -879,55 +940,114 @@ weir_broker_security_init(weir_broker_t *brk, char *errstr, size_t errstr_size)
     return 0;
 }
 
-/* SIGHUP: weir.log.level from the configuration file, if it still reads
- * cleanly (other keys need a restart). */
+/* SIGHUP: weir.log.level from a fresh read of the configuration file. */
 static void
-weir_broker_reload_log_level(weir_broker_t *brk)
+weir_broker_reload_log_level(weir_broker_t *brk, const weir_conf_t *fresh)
 {
-    weir_conf_t fresh;
-    char err[1024];
-    int lvl;
+    int lvl = weir_log_level_parse(fresh->log_level);
 
-    if (!brk->config_path)
-        return;
-    weir_conf_defaults(&fresh);
-    if (weir_conf_load(&fresh, brk->config_path, err, sizeof(err)) != 0) {
-        WEIR_LOG(WEIR_LOG_ERROR, "config_reload_failed", "error=\"%s\" note=\"the previous "
-                 "weir.log.level stays\"", err);
-        weir_conf_free(&fresh);
-        return;
-    }
-    lvl = weir_log_level_parse(fresh.log_level);
-    if (lvl >= 0 && strcmp(fresh.log_level, brk->conf->log_level) != 0) {
+    if (lvl >= 0 && strcmp(fresh->log_level, brk->conf->log_level) != 0) {
         weir_log_level = (weir_log_level_t)lvl;
         WEIR_LOG(WEIR_LOG_INFO, "log_level_changed", "from=%s to=%s", brk->conf->log_level,
-                 fresh.log_level);
+                 fresh->log_level);
         free(brk->conf->log_level);
-        brk->conf->log_level = weir_strdup(fresh.log_level);
+        brk->conf->log_level = weir_strdup(fresh->log_level);
     }
-    weir_conf_free(&fresh);
+}
+
+/* Moves the TLS and LDAP TLS settings of fresh into the running
+ * configuration (fresh keeps the previous ones, to be freed with it). */
+static void
+weir_broker_adopt_tls_settings(weir_conf_t *run, weir_conf_t *fresh)
+{
+#define WEIR_SWAP(field)                                                                       \
+    do {                                                                                       \
+        char *t_ = run->field;                                                                 \
+        run->field = fresh->field;                                                             \
+        fresh->field = t_;                                                                     \
+    } while (0)
+    WEIR_SWAP(ssl_keystore_location);
+    WEIR_SWAP(ssl_keystore_certificate_chain);
+    WEIR_SWAP(ssl_keystore_key);
+    WEIR_SWAP(ssl_key_password);
+    WEIR_SWAP(ssl_truststore_location);
+    WEIR_SWAP(ssl_truststore_certificates);
+    WEIR_SWAP(ssl_enabled_protocols);
+    WEIR_SWAP(ssl_cipher_suites);
+    WEIR_SWAP(ssl_client_auth);
+    WEIR_SWAP(ssl_principal_mapping_rules);
+    WEIR_SWAP(ldap_ca_location);
+#undef WEIR_SWAP
+    {
+        weir_conf_override_t *o = run->listener_overrides;
+        size_t n = run->nlistener_overrides;
+        bool st = run->ldap_starttls;
+
+        run->listener_overrides = fresh->listener_overrides;
+        run->nlistener_overrides = fresh->nlistener_overrides;
+        fresh->listener_overrides = o;
+        fresh->nlistener_overrides = n;
+        run->ldap_starttls = fresh->ldap_starttls;
+        fresh->ldap_starttls = st;
+    }
 }
 
 void
 weir_broker_reload(weir_broker_t *brk)
 {
     weir_tls_conf_t tc;
+    weir_conf_t fresh;
+    const weir_conf_t *src = brk->conf;
+    bool have_fresh = false;
     size_t ok = 0, failed = 0;
     size_t nhttp = weir_http_server_nlisteners(brk->http);
+    char err[1024];
 
     if (brk->stopping || brk->draining)
         return;
-    weir_broker_reload_log_level(brk);
-    weir_broker_tls_conf(brk->conf, &tc);
+    if (brk->config_path) {
+        weir_conf_defaults(&fresh);
+        if (weir_conf_load(&fresh, brk->config_path, err, sizeof(err)) != 0) {
+            WEIR_LOG(WEIR_LOG_ERROR, "config_reload_failed", "error=\"%s\" note=\"the previous "
+                     "weir.log.level, TLS and LDAP TLS settings stay; their files are read "
+                     "again\"", err);
+            weir_conf_free(&fresh);
+        } else if (weir_conf_allow_everyone(&fresh) != weir_conf_allow_everyone(brk->conf)) {
+            /* allow.everyone.if.no.acl.found follows the listeners' client
+             * authentication when unset, and the authorizer took it at
+             * start-up. */
+            weir_broker_reload_log_level(brk, &fresh);
+            WEIR_LOG(WEIR_LOG_ERROR, "config_reload_failed", "error=\"the new ssl.client.auth "
+                     "settings change whether allow.everyone.if.no.acl.found applies; restart "
+                     "the broker (or set allow.everyone.if.no.acl.found)\" note=\"the previous "
+                     "TLS and LDAP TLS settings stay; their files are read again\"");
+            weir_conf_free(&fresh);
+        } else {
+            weir_broker_reload_log_level(brk, &fresh);
+            have_fresh = true;
+            src = &fresh;
+        }
+    }
+    /* New contexts and rules for every TLS listener. */
     for (size_t i = 0; i < brk->nlisteners + nhttp; i++) {
-        weir_listener_t *l = i < brk->nlisteners
-                                 ? &brk->listeners[i]
-                                 : weir_http_server_listener(brk->http, i - brk->nlisteners);
+        bool kafka = i < brk->nlisteners;
+        weir_listener_t *l = kafka ? &brk->listeners[i]
+                                   : weir_http_server_listener(brk->http, i - brk->nlisteners);
         weir_ssl_ctx_t *ctx;
-        char err[512];
 
         if (!l->ssl_ctx)
             continue;
+        if (kafka) {
+            if (weir_broker_listener_tls(src, l, err, sizeof(err)) != 0) {
+                WEIR_LOG(WEIR_LOG_ERROR, "tls_reload_failed", "listener=%s error=\"%s\" "
+                         "note=\"the previous certificate stays in use\"", l->name, err);
+                failed++;
+                continue;
+            }
+            ok++;
+            continue;
+        }
+        weir_broker_tls_conf(src, &tc);
         ctx = weir_tls_ctx_new(&tc, err, sizeof(err));
         if (!ctx) {
             WEIR_LOG(WEIR_LOG_ERROR, "tls_reload_failed", "listener=%s error=\"%s\" "
@@ -940,11 +1060,35 @@ weir_broker_reload(weir_broker_t *brk)
         l->ssl_ctx = ctx;
         ok++;
     }
-    if (brk->ldap)
+    {
+        weir_principal_map_t *map;
+        if (weir_principal_map_parse(src->ssl_principal_mapping_rules, &map, err,
+                                     sizeof(err)) == 0) {
+            weir_principal_map_free(brk->principal_map);
+            brk->principal_map = map;
+        }
+    }
+    if (brk->ldap) {
+        if (weir_ldap_reload_tls(brk->ldap, src->ldap_starttls, src->ldap_ca_location, err,
+                                 sizeof(err)) != 0) {
+            WEIR_LOG(WEIR_LOG_ERROR, "ldap_reload_failed", "error=\"%s\" note=\"the previous "
+                     "LDAP TLS settings stay\"", err);
+            failed++;
+        }
         weir_ldap_cache_clear(brk->ldap);
+    }
+    /* The running configuration takes the settings now in force, so a later
+     * SIGHUP with a broken file falls back to them; only when every context
+     * was built from them. */
+    if (have_fresh) {
+        if (failed == 0)
+            weir_broker_adopt_tls_settings(brk->conf, &fresh);
+        weir_conf_free(&fresh);
+    }
     weir_authz_reload(brk->authz); /* tenants, ACLs, quota overrides from weir.db */
-    WEIR_LOG(WEIR_LOG_INFO, "reloaded", "tls_listeners=%zu tls_failed=%zu "
-             "ldap_cache=%s", ok, failed, brk->ldap ? "cleared" : "none");
+    WEIR_LOG(WEIR_LOG_INFO, "reloaded", "tls_listeners=%zu tls_failed=%zu ldap_cache=%s "
+             "config=%s", ok, failed, brk->ldap ? "cleared" : "none",
+             have_fresh ? "read" : "previous");
 }
 
 /* Governance: the authorizer's snapshot, quotas and audit queue
@@ -1261,11 +1405,18 @@ weir_broker_start(weir_broker_t *brk, char *errstr, size_t errstr_size)
         brk->registry_http = weir_registry_http_register(brk->http, brk->registry,
                                                          brk->cluster_id, &hooks, errstr,
                                                          errstr_size);
+        /* REST proxy produce: inline schemas are governed like registrations */
+        if (brk->registry_http)
+            brk->rest_proxy = weir_rest_proxy_register(brk->http, brk, &hooks, errstr,
+                                                       errstr_size);
     }
-    if (!brk->registry_http)
+    if (!brk->registry_http || !brk->rest_proxy)
         return WEIR_ERR;
     brk->admin_api = weir_admin_api_register(brk->http, brk, errstr, errstr_size);
-    if (!brk->admin_api || weir_http_server_listen(brk->http, errstr, errstr_size) != 0)
+    if (!brk->admin_api)
+        return WEIR_ERR;
+    brk->rest_consumer = weir_rest_consumer_register(brk->http, brk, errstr, errstr_size);
+    if (!brk->rest_consumer || weir_http_server_listen(brk->http, errstr, errstr_size) != 0)
         return WEIR_ERR;
     brk->start_wall_ms = weir_wall_ms();
     brk->last_retention_ms = weir_wall_ms();
@@ -1317,6 +1468,8 @@ weir_broker_stop(weir_broker_t *brk)
      * the checker is freed after the last one. */
     weir_ldap_free(brk->ldap);
     brk->ldap = NULL;
+    /* REST consumer instances leave their groups while the coordinator runs. */
+    weir_rest_consumer_stop(brk->rest_consumer);
     /* Closes the coordinator's timers; it frees itself once its last offset
      * write has finished. */
     weir_coord_stop(brk->coord);
@@ -1425,6 +1578,9 @@ weir_broker_shutdown(weir_broker_t *brk, void (*on_stopped)(void *arg), void *ar
         for (int32_t j = 0; j < brk->topics[i]->npartitions; j++)
             if (brk->topics[i]->partitions[j])
                 weir_partition_wake_all(brk->topics[i]->partitions[j], -1);
+    /* REST consumer instances answer their waiting GET records and leave
+     * their groups. */
+    weir_rest_consumer_stop(brk->rest_consumer);
     weir_coord_stop(brk->coord);
     brk->coord = NULL;
     uv_timer_init(brk->loop, &brk->drain_timer);
@@ -1442,11 +1598,16 @@ weir_broker_free(weir_broker_t *brk)
     brk->registry_http = NULL;
     weir_admin_api_free(brk->admin_api);
     brk->admin_api = NULL;
+    weir_rest_proxy_free(brk->rest_proxy);
+    brk->rest_proxy = NULL;
+    weir_rest_consumer_free(brk->rest_consumer);
+    brk->rest_consumer = NULL;
     for (size_t i = 0; i < brk->nlisteners; i++) {
         free(brk->listeners[i].name);
         free(brk->listeners[i].host);
         free(brk->listeners[i].adv_host);
         weir_tls_ctx_free(brk->listeners[i].ssl_ctx);
+        weir_principal_map_free(brk->listeners[i].principal_map);
     }
     free(brk->listeners);
     weir_principal_map_free(brk->principal_map);

@@ -103,6 +103,9 @@ struct weir_broker_s {
     /* broker-side schema validation on Produce (registry/weir_avro_validate.h) */
     struct weir_schema_validator_s *schema_validator;
     struct weir_admin_api_s *admin_api;         /* /admin/v1 routes (http/weir_admin_api.h) */
+    struct weir_rest_consumer_s *rest_consumer; /* REST Proxy consumer instances
+                                                 * (http/weir_rest_consumer.h) */
+    struct weir_rest_proxy_s *rest_proxy;       /* REST proxy produce (http/weir_rest_proxy.h) */
 
     uv_timer_t housekeeping;
     int64_t last_retention_ms;
@@ -128,13 +131,22 @@ void weir_broker_stop(weir_broker_t *brk);
 void weir_broker_shutdown(weir_broker_t *brk, void (*on_stopped)(void *arg), void *arg);
 /* Frees what remains after the loop has finished. */
 void weir_broker_free(weir_broker_t *brk);
-/* SIGHUP: re-reads the TLS certificates, keys and trust stores into new
- * contexts for new connections (open ones keep theirs; on an error the old
- * context stays), empties the LDAP sign-on cache, and applies weir.log.level
- * from the configuration file (brk->config_path) when it reads cleanly. */
+/* SIGHUP: reads the configuration file (brk->config_path) again and, when
+ * it reads cleanly, takes weir.log.level, the TLS settings (ssl.*, the
+ * listener.name.* overrides) and the LDAP TLS settings (ldap.starttls,
+ * ldap.ca.location) from it; then re-reads the certificates, keys and trust
+ * stores into new contexts for new connections (open ones keep theirs; on
+ * an error the old context stays), rebuilds the principal mapping rules,
+ * and empties the LDAP sign-on cache.  A file that does not read cleanly
+ * leaves the settings as they were (their files are still re-read). */
 void weir_broker_reload(weir_broker_t *brk);
-/* The TLS settings (ssl.*) of a configuration, for server contexts. */
+/* The global TLS settings (ssl.*) of a configuration, for server contexts
+ * (HTTPS listeners). */
 void weir_broker_tls_conf(const weir_conf_t *conf, weir_tls_conf_t *tc);
+/* The TLS settings of one Kafka listener: its listener.name.<name>.ssl.*
+ * overrides over the global keys.  tc points into conf. */
+void weir_broker_listener_tls_conf(const weir_conf_t *conf, const char *listener,
+                                   weir_tls_conf_t *tc);
 
 void weir_broker_conn_add(weir_broker_t *brk, weir_conn_t *conn);
 void weir_broker_conn_remove(weir_broker_t *brk, weir_conn_t *conn);

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
 #include "weir_auth.h"
 #include "weir_common.h"
@@ -82,6 +83,8 @@ static int weir_conf_check_replication(const char *value, int64_t num, char *err
 static int weir_conf_check_protocol_map(const char *value, int64_t num, char *err, size_t errsz);
 static int weir_conf_check_tls_protocols(const char *value, int64_t num, char *err, size_t errsz);
 static int weir_conf_check_mapping_rules(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_pem_certs(const char *value, int64_t num, char *err, size_t errsz);
+static int weir_conf_check_pem_key(const char *value, int64_t num, char *err, size_t errsz);
 static int weir_conf_check_sasl_mechanisms(const char *value, int64_t num, char *err,
                                            size_t errsz);
 static int weir_conf_check_super_users(const char *value, int64_t num, char *err, size_t errsz);
@@ -89,6 +92,9 @@ static int weir_conf_check_bool_text(const char *value, int64_t num, char *err, 
 static int weir_conf_check_ldap_url(const char *value, int64_t num, char *err, size_t errsz);
 static int weir_conf_check_http_listeners(const char *value, int64_t num, char *err,
                                           size_t errsz);
+
+static void weir_conf_overrides_copy(weir_conf_t *dst, const weir_conf_t *src);
+static void weir_conf_overrides_free(weir_conf_t *conf);
 
 static const char *const weir_conf_ts_types[] = {"CreateTime", "LogAppendTime", NULL};
 static const char *const weir_conf_log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -320,8 +326,9 @@ static const weir_conf_row_t weir_conf_rows[] = {
     {.name = "ssl.keystore.location", .type = CONF_STRING, .offset = OFF(ssl_keystore_location),
      .flags = CONF_F_NULLABLE, .valid = "path of a PEM file",
      .doc = "The broker's private key followed by its certificate chain (leaf first) in one "
-            "PEM file, as Kafka's PEM key store. Required by SSL and SASL_SSL listeners. "
-            "Re-read on SIGHUP; connections already open keep their certificate."},
+            "PEM file, as Kafka's PEM key store. SSL and SASL_SSL listeners need this or "
+            "ssl.keystore.certificate.chain with ssl.keystore.key (not both). Re-read on "
+            "SIGHUP; connections already open keep their certificate."},
     {.name = "ssl.key.password", .type = CONF_STRING, .offset = OFF(ssl_key_password),
      .flags = CONF_F_NULLABLE | CONF_F_SENSITIVE, .valid = "any string",
      .doc = "Password of the encrypted private key in ssl.keystore.location; unset when the "
@@ -332,14 +339,16 @@ static const weir_conf_row_t weir_conf_rows[] = {
     {.name = "ssl.truststore.location", .type = CONF_STRING,
      .offset = OFF(ssl_truststore_location), .flags = CONF_F_NULLABLE,
      .valid = "path of a PEM file",
-     .doc = "CA certificates (PEM) that client certificates must chain to. Required when "
-            "ssl.client.auth is requested or required. Re-read on SIGHUP."},
+     .doc = "CA certificates (PEM) that client certificates must chain to. Required (or "
+            "ssl.truststore.certificates, not both) when ssl.client.auth is requested or "
+            "required. Re-read on SIGHUP."},
     {.name = "ssl.enabled.protocols", .type = CONF_LIST, .offset = OFF(ssl_enabled_protocols),
      .def = "TLSv1.2,TLSv1.3", .valid = "comma-separated: TLSv1.2, TLSv1.3",
      .doc = "TLS versions accepted on SSL and SASL_SSL listeners.",
      .check = weir_conf_check_tls_protocols},
     {.name = "ssl.cipher.suites", .type = CONF_LIST, .offset = OFF(ssl_cipher_suites),
-     .flags = CONF_F_NULLABLE, .shown_def = "(unset: OpenSSL's defaults)",
+     .flags = CONF_F_NULLABLE,
+     .shown_def = "(unset: OpenSSL's defaults; for TLS 1.3 TLS_AES_128_GCM_SHA256 first)",
      .valid = "comma-separated IANA (as in Kafka) or OpenSSL cipher suite names",
      .doc = "Cipher suites accepted. A list naming only TLS 1.3 suites turns TLS 1.2 off, and "
             "the other way round."},
@@ -357,6 +366,28 @@ static const weir_conf_row_t weir_conf_rows[] = {
             "whole subject and gives the replacement with $1..$9, lower- or upper-cased with "
             "L or U. When no rule applies the connection is refused.",
      .check = weir_conf_check_mapping_rules},
+    {.name = "ssl.keystore.certificate.chain", .type = CONF_STRING,
+     .offset = OFF(ssl_keystore_certificate_chain), .flags = CONF_F_NULLABLE,
+     .valid = "PEM certificates, leaf first (may be on one line)",
+     .doc = "The broker's certificate chain as PEM text in the configuration itself (Kafka's "
+            "PEM key store, ssl.keystore.type=PEM), an alternative to ssl.keystore.location; "
+            "needs ssl.keystore.key. The value may be on one line, \"-----BEGIN CERTIFICATE"
+            "----- MIIC... -----END CERTIFICATE-----\", or continued over lines with a "
+            "trailing backslash. Taken from the file again on SIGHUP.",
+     .check = weir_conf_check_pem_certs},
+    {.name = "ssl.keystore.key", .type = CONF_STRING, .offset = OFF(ssl_keystore_key),
+     .flags = CONF_F_NULLABLE | CONF_F_SENSITIVE,
+     .valid = "one PEM private key, PKCS#8 (encrypted with ssl.key.password, or not)",
+     .doc = "The private key of ssl.keystore.certificate.chain as PEM text (\"-----BEGIN "
+            "ENCRYPTED PRIVATE KEY----- ... -----END ENCRYPTED PRIVATE KEY-----\", on one line "
+            "or several). A secret: never logged or shown by DescribeConfigs.",
+     .check = weir_conf_check_pem_key},
+    {.name = "ssl.truststore.certificates", .type = CONF_STRING,
+     .offset = OFF(ssl_truststore_certificates), .flags = CONF_F_NULLABLE,
+     .valid = "PEM certificates (may be on one line)",
+     .doc = "CA certificates that client certificates must chain to, as PEM text in the "
+            "configuration: an alternative to ssl.truststore.location (not both).",
+     .check = weir_conf_check_pem_certs},
     {.name = "sasl.enabled.mechanisms", .type = CONF_LIST, .offset = OFF(sasl_enabled_mechanisms),
      .def = "PLAIN", .valid = "PLAIN",
      .doc = "SASL mechanisms offered on SASL_PLAINTEXT and SASL_SSL listeners. PLAIN only: the "
@@ -400,12 +431,14 @@ static const weir_conf_row_t weir_conf_rows[] = {
             "SASL_PLAINTEXT and SASL_SSL listeners.",
      .check = weir_conf_check_ldap_url},
     {.name = "ldap.starttls", .type = CONF_BOOL, .offset = OFF(ldap_starttls), .def = "false",
-     .doc = "Upgrade ldap:// connections with StartTLS before sending credentials."},
+     .doc = "Upgrade ldap:// connections with StartTLS before sending credentials. Taken "
+            "from the configuration file again on SIGHUP."},
     {.name = "ldap.ca.location", .type = CONF_STRING, .offset = OFF(ldap_ca_location),
      .flags = CONF_F_NULLABLE, .shown_def = "(unset: the system's CAs)",
      .valid = "path of a PEM file",
      .doc = "CA certificates (PEM) the directory's certificate must chain to, for ldaps:// "
-            "and StartTLS. Read at start-up."},
+            "and StartTLS. Re-read on SIGHUP (with ldap.starttls, from the configuration "
+            "file); sign-ons already under way finish with the previous settings."},
     {.name = "ldap.user.dn.template", .type = CONF_STRING, .offset = OFF(ldap_user_dn_template),
      .flags = CONF_F_NULLABLE, .valid = "a DN containing {user}",
      .doc = "The user's DN with {user} standing for the (escaped) user name, e.g. "
@@ -495,6 +528,24 @@ static const weir_conf_row_t weir_conf_rows[] = {
             "fetches at once with what they have, and lets requests in progress finish for at "
             "most this long before it closes the remaining connections, flushes and fsyncs the "
             "logs and exits."},
+    /* ---- REST Proxy consumer instances (Confluent's key names) ---- */
+    {.name = "consumer.instance.timeout.ms", .type = CONF_INT64,
+     .offset = OFF(consumer_instance_timeout_ms), .min = 1000, .max = INT64_MAX, .scale = 1,
+     .def = "300000",
+     .doc = "A REST Proxy consumer instance that has seen no request for this long is "
+            "destroyed: it leaves its consumer group (its partitions go to the other members) "
+            "and its URLs answer 404 (40403)."},
+    {.name = "consumer.request.timeout.ms", .type = CONF_INT64,
+     .offset = OFF(consumer_request_timeout_ms), .min = 0, .max = 600000, .scale = 1,
+     .def = "1000",
+     .doc = "Longest time a REST Proxy GET .../records waits for records when it names no "
+            "timeout (a consumer instance may set its own when it is created); a request "
+            "asking for longer is cut to the larger of this and 30000."},
+    {.name = "consumer.request.max.bytes", .type = CONF_INT64,
+     .offset = OFF(consumer_request_max_bytes), .min = 1, .max = 1073741824, .scale = 1,
+     .def = "67108864",
+     .doc = "Most bytes of record keys and values one REST Proxy GET .../records answers "
+            "(max_bytes may ask for less); at least one record is always returned."},
 };
 
 #define WEIR_CONF_NROWS WEIR_ARRAY_SIZE(weir_conf_rows)
@@ -813,6 +864,7 @@ weir_conf_copy(weir_conf_t *dst, const weir_conf_t *src)
         if (*f)
             *f = weir_strdup(*f);
     }
+    weir_conf_overrides_copy(dst, src);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1123,6 +1175,313 @@ weir_conf_check_mapping_rules(const char *value, int64_t num, char *err, size_t 
     return 0;
 }
 
+/* PEM text values: checked for whole blocks here, parsed by OpenSSL when
+ * the listeners' contexts are built.  Messages never quote the value. */
+static int
+weir_conf_check_pem_certs(const char *value, int64_t num, char *err, size_t errsz)
+{
+    char *pem = weir_tls_pem_normalize(value, "CERTIFICATE", NULL, err, errsz);
+
+    WEIR_UNUSED(num);
+    if (!pem)
+        return -1;
+    free(pem);
+    return 0;
+}
+
+static int
+weir_conf_check_pem_key(const char *value, int64_t num, char *err, size_t errsz)
+{
+    int n = 0;
+    char *pem = weir_tls_pem_normalize(value, "PRIVATE KEY", &n, err, errsz);
+
+    WEIR_UNUSED(num);
+    if (!pem)
+        return -1;
+    memset(pem, 0, strlen(pem));
+    free(pem);
+    if (n != 1) {
+        weir_conf_err(err, errsz, "expected one private key, found %d", n);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- listener.name.<listener>.<key> ---- */
+
+#define WEIR_CONF_LISTENER_PREFIX "listener.name."
+
+/* The keys a listener may override (Kafka's listener-prefixed ssl.* and
+ * sasl.enabled.mechanisms). */
+static const char *const weir_conf_listener_keys[] = {
+    "ssl.keystore.type", "ssl.keystore.location", "ssl.keystore.certificate.chain",
+    "ssl.keystore.key", "ssl.key.password", "ssl.truststore.type", "ssl.truststore.location",
+    "ssl.truststore.certificates", "ssl.enabled.protocols", "ssl.cipher.suites",
+    "ssl.client.auth", "ssl.principal.mapping.rules", "sasl.enabled.mechanisms",
+};
+
+/* The key store's and the trust store's keys: each store is taken whole
+ * from the listener's overrides or from the global keys. */
+static const char *const weir_conf_keystore_keys[] = {
+    "ssl.keystore.location", "ssl.keystore.certificate.chain", "ssl.keystore.key", NULL};
+static const char *const weir_conf_truststore_keys[] = {
+    "ssl.truststore.location", "ssl.truststore.certificates", NULL};
+
+static bool
+weir_conf_in_list(const char *const *list, const char *key)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], key) == 0)
+            return true;
+    return false;
+}
+
+static const weir_conf_override_t *
+weir_conf_override_find(const weir_conf_t *conf, const char *listener, const char *key)
+{
+    for (size_t i = 0; i < conf->nlistener_overrides; i++) {
+        const weir_conf_override_t *o = &conf->listener_overrides[i];
+        if (strcasecmp(o->listener, listener) == 0 && strcmp(o->key, key) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* True if the listener overrides key with a value (not with an empty one). */
+static bool
+weir_conf_override_valued(const weir_conf_t *conf, const char *listener, const char *key)
+{
+    const weir_conf_override_t *o = weir_conf_override_find(conf, listener, key);
+
+    return o && o->value;
+}
+
+bool
+weir_conf_listener_has_overrides(const weir_conf_t *conf, const char *listener)
+{
+    for (size_t i = 0; i < conf->nlistener_overrides; i++)
+        if (strcasecmp(conf->listener_overrides[i].listener, listener) == 0)
+            return true;
+    return false;
+}
+
+const char *
+weir_conf_listener_value(const weir_conf_t *conf, const char *listener, const char *key)
+{
+    const weir_conf_override_t *o = weir_conf_override_find(conf, listener, key);
+    const weir_conf_row_t *row;
+    const char *const *group = NULL;
+
+    if (o)
+        return o->value;
+    if (weir_conf_in_list(weir_conf_keystore_keys, key))
+        group = weir_conf_keystore_keys;
+    else if (weir_conf_in_list(weir_conf_truststore_keys, key))
+        group = weir_conf_truststore_keys;
+    for (size_t i = 0; group && group[i]; i++)
+        if (weir_conf_override_find(conf, listener, group[i]))
+            return NULL; /* the listener has its own store */
+    row = weir_conf_find(key);
+    if (!row || !weir_conf_is_str(row))
+        return NULL;
+    return *(char *const *)weir_conf_cfield(conf, row);
+}
+
+/* Records listener.name.<listener>.<suffix> = value (checked like the
+ * global key).  Returns 0, or -1 with the reason in err. */
+static int
+weir_conf_override_set(weir_conf_t *conf, const char *key, const char *value, int line,
+                       char *err, size_t errsz)
+{
+    const char *rest = key + strlen(WEIR_CONF_LISTENER_PREFIX), *dot = strchr(rest, '.');
+    const weir_conf_row_t *row;
+    weir_conf_override_t *o;
+    weir_conf_val_t val;
+    size_t i;
+
+    if (!dot || dot == rest) {
+        weir_conf_err(err, errsz, "unknown key (per-listener keys are "
+                      "listener.name.<listener name, lower-cased>.<key>)");
+        return -1;
+    }
+    for (const char *c = rest; c < dot; c++) {
+        if (*c >= 'A' && *c <= 'Z') {
+            char lower[64];
+            size_t n = WEIR_MIN((size_t)(dot - rest), sizeof(lower) - 1);
+
+            for (size_t k = 0; k < n; k++)
+                lower[k] = (char)(rest[k] >= 'A' && rest[k] <= 'Z' ? rest[k] - 'A' + 'a'
+                                                                   : rest[k]);
+            lower[n] = '\0';
+            weir_conf_err(err, errsz, "listener names are lower-cased in listener.name.* keys, "
+                          "as in Kafka: listener.name.%s.%s", lower, dot + 1);
+            return -1;
+        }
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-')) {
+            weir_conf_err(err, errsz, "unknown key (bad listener name \"%.*s\")",
+                          (int)(dot - rest), rest);
+            return -1;
+        }
+    }
+    for (i = 0; i < WEIR_ARRAY_SIZE(weir_conf_listener_keys); i++)
+        if (strcmp(weir_conf_listener_keys[i], dot + 1) == 0)
+            break;
+    if (i == WEIR_ARRAY_SIZE(weir_conf_listener_keys)) {
+        weir_conf_err(err, errsz, "unknown key (a listener may set ssl.keystore.location, "
+                      "ssl.keystore.certificate.chain, ssl.keystore.key, ssl.key.password, "
+                      "ssl.truststore.location, ssl.truststore.certificates, "
+                      "ssl.enabled.protocols, ssl.cipher.suites, ssl.client.auth, "
+                      "ssl.principal.mapping.rules, ssl.keystore.type, ssl.truststore.type and "
+                      "sasl.enabled.mechanisms)");
+        return -1;
+    }
+    row = weir_conf_find(dot + 1);
+    if (weir_conf_parse(row, value, &val, err, errsz) < 0)
+        return -1;
+    o = NULL;
+    for (i = 0; i < conf->nlistener_overrides; i++) {
+        weir_conf_override_t *x = &conf->listener_overrides[i];
+        if (strlen(x->listener) == (size_t)(dot - rest) &&
+            memcmp(x->listener, rest, (size_t)(dot - rest)) == 0 && strcmp(x->key, dot + 1) == 0)
+            o = x;
+    }
+    if (!o) {
+        conf->listener_overrides = weir_realloc(conf->listener_overrides,
+                                                (conf->nlistener_overrides + 1) * sizeof(*o));
+        o = &conf->listener_overrides[conf->nlistener_overrides++];
+        o->listener = weir_strndup(rest, (size_t)(dot - rest));
+        o->key = weir_strdup(dot + 1);
+        o->value = NULL;
+    }
+    if (o->value) {
+        memset(o->value, 0, strlen(o->value)); /* may be a key or a password */
+        free(o->value);
+    }
+    /* Empty: unset for this listener (nullable keys). */
+    o->value = val.str;
+    o->line = line;
+    return 0;
+}
+
+static void
+weir_conf_overrides_free(weir_conf_t *conf)
+{
+    for (size_t i = 0; i < conf->nlistener_overrides; i++) {
+        weir_conf_override_t *o = &conf->listener_overrides[i];
+        free(o->listener);
+        free(o->key);
+        if (o->value) {
+            memset(o->value, 0, strlen(o->value));
+            free(o->value);
+        }
+    }
+    free(conf->listener_overrides);
+    conf->listener_overrides = NULL;
+    conf->nlistener_overrides = 0;
+}
+
+static void
+weir_conf_overrides_copy(weir_conf_t *dst, const weir_conf_t *src)
+{
+    dst->listener_overrides = NULL;
+    dst->nlistener_overrides = src->nlistener_overrides;
+    if (!src->nlistener_overrides)
+        return;
+    dst->listener_overrides = weir_calloc(src->nlistener_overrides,
+                                          sizeof(*dst->listener_overrides));
+    for (size_t i = 0; i < src->nlistener_overrides; i++) {
+        const weir_conf_override_t *o = &src->listener_overrides[i];
+        dst->listener_overrides[i].listener = weir_strdup(o->listener);
+        dst->listener_overrides[i].key = weir_strdup(o->key);
+        dst->listener_overrides[i].value = o->value ? weir_strdup(o->value) : NULL;
+        dst->listener_overrides[i].line = o->line;
+    }
+}
+
+/* Formats an override's error: "FILE:LINE: listener.name.L.KEY: reason". */
+static void __attribute__((format(printf, 5, 6)))
+weir_conf_override_err(char *errstr, size_t errstr_size, const char *path,
+                       const weir_conf_override_t *o, const char *fmt, ...)
+{
+    char why[512], where[300];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (path && o->line > 0)
+        snprintf(where, sizeof(where), "%s:%d: ", path, o->line);
+    else
+        where[0] = '\0';
+    weir_conf_err(errstr, errstr_size, "%s" WEIR_CONF_LISTENER_PREFIX "%s.%s: %s", where,
+                  o->listener, o->key, why);
+}
+
+/* The overrides against the listeners: each names a listener of
+ * `listeners` whose protocol the key applies to, and sets at most one
+ * form of key store and of trust store.  path (may be NULL) prefixes the
+ * messages with the file and line. */
+static int
+weir_conf_check_overrides(const weir_conf_t *conf, const char *path, char *errstr,
+                          size_t errstr_size)
+{
+    weir_conf_listener_t l[WEIR_CONF_MAX_LISTENERS];
+    char err[256];
+    int nl;
+
+    if (!conf->nlistener_overrides)
+        return 0;
+    nl = weir_conf_parse_listeners(conf->listeners, l, WEIR_CONF_MAX_LISTENERS, err, sizeof(err));
+    if (nl < 0)
+        nl = 0; /* reported by weir_conf_check */
+    for (size_t i = 0; i < conf->nlistener_overrides; i++) {
+        const weir_conf_override_t *o = &conf->listener_overrides[i];
+        int j, proto;
+        bool ssl_key = strncmp(o->key, "ssl.", 4) == 0;
+
+        for (j = 0; j < nl; j++)
+            if (strcasecmp(l[j].name, o->listener) == 0)
+                break;
+        if (j == nl) {
+            weir_conf_override_err(errstr, errstr_size, path, o, "no listener named %s in "
+                                   "listeners", o->listener);
+            return -1;
+        }
+        proto = weir_conf_listener_protocol(conf, l[j].name);
+        if (proto < 0)
+            continue; /* reported by weir_conf_check */
+        if (ssl_key && proto != WEIR_SECPROTO_SSL && proto != WEIR_SECPROTO_SASL_SSL) {
+            weir_conf_override_err(errstr, errstr_size, path, o, "listener %s is %s: ssl.* "
+                                   "settings apply only to SSL and SASL_SSL listeners",
+                                   l[j].name, weir_secproto_name(proto));
+            return -1;
+        }
+        if (!ssl_key && proto != WEIR_SECPROTO_SASL_PLAINTEXT &&
+            proto != WEIR_SECPROTO_SASL_SSL) {
+            weir_conf_override_err(errstr, errstr_size, path, o, "listener %s is %s: SASL "
+                                   "settings apply only to SASL_PLAINTEXT and SASL_SSL "
+                                   "listeners", l[j].name, weir_secproto_name(proto));
+            return -1;
+        }
+        if (strcmp(o->key, "ssl.keystore.location") == 0 && o->value &&
+            (weir_conf_override_valued(conf, o->listener, "ssl.keystore.certificate.chain") ||
+             weir_conf_override_valued(conf, o->listener, "ssl.keystore.key"))) {
+            weir_conf_override_err(errstr, errstr_size, path, o, "set either "
+                                   "ssl.keystore.location or ssl.keystore.certificate.chain with "
+                                   "ssl.keystore.key for listener %s, not both", l[j].name);
+            return -1;
+        }
+        if (strcmp(o->key, "ssl.truststore.location") == 0 && o->value &&
+            weir_conf_override_valued(conf, o->listener, "ssl.truststore.certificates")) {
+            weir_conf_override_err(errstr, errstr_size, path, o, "set either "
+                                   "ssl.truststore.location or ssl.truststore.certificates for "
+                                   "listener %s, not both", l[j].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 weir_conf_check_sasl_mechanisms(const char *value, int64_t num, char *err, size_t errsz)
 {
@@ -1175,8 +1534,9 @@ weir_conf_allow_everyone(const weir_conf_t *conf)
     n = weir_conf_parse_listeners(conf->listeners, l, WEIR_CONF_MAX_LISTENERS, err, sizeof(err));
     for (int i = 0; i < n; i++) {
         int proto = weir_conf_listener_protocol(conf, l[i].name);
+        const char *auth = weir_conf_listener_value(conf, l[i].name, "ssl.client.auth");
         if (proto == WEIR_SECPROTO_SASL_PLAINTEXT || proto == WEIR_SECPROTO_SASL_SSL ||
-            (proto == WEIR_SECPROTO_SSL && strcmp(conf->ssl_client_auth, "none") != 0))
+            (proto == WEIR_SECPROTO_SSL && auth && strcmp(auth, "none") != 0))
             return false;
     }
     return true;
@@ -1249,13 +1609,13 @@ weir_conf_check_http(const weir_conf_t *conf, const weir_conf_listener_t *l, int
         }
     }
     for (int i = 0; i < nh; i++) {
-        if (h[i].tls && !conf->ssl_keystore_location) {
+        if (h[i].tls && !conf->ssl_keystore_location && !conf->ssl_keystore_certificate_chain) {
             weir_conf_err(errstr, errstr_size,
                           "ssl.keystore.location: must be set for https listeners");
             return -1;
         }
         if (h[i].tls && strcmp(conf->ssl_client_auth, "none") != 0 &&
-            !conf->ssl_truststore_location) {
+            !conf->ssl_truststore_location && !conf->ssl_truststore_certificates) {
             weir_conf_err(errstr, errstr_size,
                           "ssl.truststore.location: must be set when ssl.client.auth is %s",
                           conf->ssl_client_auth);
@@ -1301,16 +1661,53 @@ weir_conf_check_security(const weir_conf_t *conf, const weir_conf_listener_t *l,
         tls |= proto == WEIR_SECPROTO_SSL || proto == WEIR_SECPROTO_SASL_SSL;
         sasl |= proto == WEIR_SECPROTO_SASL_PLAINTEXT || proto == WEIR_SECPROTO_SASL_SSL;
     }
-    if (tls && !conf->ssl_keystore_location) {
-        weir_conf_err(errstr, errstr_size,
-                      "ssl.keystore.location: must be set for SSL and SASL_SSL listeners");
+    if (conf->ssl_keystore_location &&
+        (conf->ssl_keystore_certificate_chain || conf->ssl_keystore_key)) {
+        weir_conf_err(errstr, errstr_size, "ssl.keystore.location and "
+                      "ssl.keystore.certificate.chain/ssl.keystore.key: set only one form of "
+                      "key store");
         return -1;
     }
-    if (tls && strcmp(conf->ssl_client_auth, "none") != 0 && !conf->ssl_truststore_location) {
-        weir_conf_err(errstr, errstr_size,
-                      "ssl.truststore.location: must be set when ssl.client.auth is %s",
-                      conf->ssl_client_auth);
+    if (conf->ssl_truststore_location && conf->ssl_truststore_certificates) {
+        weir_conf_err(errstr, errstr_size, "ssl.truststore.location and "
+                      "ssl.truststore.certificates: set only one form of trust store");
         return -1;
+    }
+    if (weir_conf_check_overrides(conf, NULL, errstr, errstr_size) != 0)
+        return -1;
+    /* Every TLS listener's own key store and trust store (its overrides, or
+     * the global keys). */
+    for (int i = 0; tls && i < nl; i++) {
+        int proto = weir_conf_listener_protocol(conf, l[i].name);
+        const char *n = l[i].name, *ks, *chain, *key, *auth;
+        bool own = weir_conf_listener_has_overrides(conf, n);
+        char who[96];
+
+        if (proto != WEIR_SECPROTO_SSL && proto != WEIR_SECPROTO_SASL_SSL)
+            continue;
+        snprintf(who, sizeof(who), own ? " (listener %s)" : "", n);
+        ks = weir_conf_listener_value(conf, n, "ssl.keystore.location");
+        chain = weir_conf_listener_value(conf, n, "ssl.keystore.certificate.chain");
+        key = weir_conf_listener_value(conf, n, "ssl.keystore.key");
+        auth = weir_conf_listener_value(conf, n, "ssl.client.auth");
+        if (!ks && !chain && !key) {
+            weir_conf_err(errstr, errstr_size, "ssl.keystore.location: must be set for SSL and "
+                          "SASL_SSL listeners%s", who);
+            return -1;
+        }
+        if (!ks && (!chain || !key)) {
+            weir_conf_err(errstr, errstr_size, "ssl.keystore.certificate.chain and "
+                          "ssl.keystore.key: must be set together%s", who);
+            return -1;
+        }
+        if (auth && strcmp(auth, "none") != 0 &&
+            !weir_conf_listener_value(conf, n, "ssl.truststore.location") &&
+            !weir_conf_listener_value(conf, n, "ssl.truststore.certificates")) {
+            weir_conf_err(errstr, errstr_size,
+                          "ssl.truststore.location: must be set when ssl.client.auth is %s%s",
+                          auth, who);
+            return -1;
+        }
     }
     if (conf->ldap_user_dn_template && conf->ldap_user_search_base) {
         weir_conf_err(errstr, errstr_size, "ldap.user.dn.template and ldap.user.search.base: "
@@ -1377,6 +1774,7 @@ weir_conf_free(weir_conf_t *conf)
         free(*f);
         *f = NULL;
     }
+    weir_conf_overrides_free(conf);
 }
 
 int
@@ -1386,6 +1784,8 @@ weir_conf_set(weir_conf_t *conf, const char *key, const char *value, char *errst
     const weir_conf_row_t *row = weir_conf_find(key);
     weir_conf_val_t val;
 
+    if (!row && strncmp(key, WEIR_CONF_LISTENER_PREFIX, strlen(WEIR_CONF_LISTENER_PREFIX)) == 0)
+        return weir_conf_override_set(conf, key, value, 0, errstr, errstr_size);
     if (!row) {
         weir_conf_err(errstr, errstr_size, "unknown key");
         return -1;
@@ -1408,6 +1808,7 @@ weir_conf_check(const weir_conf_t *conf, char *errstr, size_t errstr_size)
     for (size_t i = 0; i < WEIR_CONF_NROWS; i++) {
         const weir_conf_row_t *row = &weir_conf_rows[i];
         weir_conf_val_t val;
+        const char *text = buf;
 
         if (row->canonical)
             continue;
@@ -1417,8 +1818,12 @@ weir_conf_check(const weir_conf_t *conf, char *errstr, size_t errstr_size)
             weir_conf_err(errstr, errstr_size, "%s: must be set", row->name);
             return -1;
         }
-        weir_conf_format(conf, row, buf, sizeof(buf));
-        if (weir_conf_parse(row, buf, &val, err, sizeof(err)) < 0) {
+        /* Strings as stored (PEM values are longer than buf). */
+        if (weir_conf_is_str(row))
+            text = *(char *const *)weir_conf_cfield(conf, row);
+        else
+            weir_conf_format(conf, row, buf, sizeof(buf));
+        if (weir_conf_parse(row, text, &val, err, sizeof(err)) < 0) {
             weir_conf_err(errstr, errstr_size, "%s: %s", row->name, err);
             return -1;
         }
@@ -1651,6 +2056,13 @@ weir_conf_apply_line(weir_conf_t *conf, weir_conf_seen_t *seen, const char *path
     weir_conf_val_t val;
     char err[512];
 
+    if (!row && strncmp(key, WEIR_CONF_LISTENER_PREFIX, strlen(WEIR_CONF_LISTENER_PREFIX)) == 0) {
+        if (weir_conf_override_set(conf, key, value, lineno, err, sizeof(err)) < 0) {
+            weir_conf_err(errstr, errstr_size, "%s:%d: %s: %s", path, lineno, key, err);
+            return -1;
+        }
+        return 0;
+    }
     if (!row) {
         weir_conf_err(errstr, errstr_size, "%s:%d: %s: unknown key", path, lineno, key);
         return -1;
@@ -1780,6 +2192,8 @@ weir_conf_load(weir_conf_t *conf, const char *path, char *errstr, size_t errstr_
     {
         char err[512];
 
+        if (weir_conf_check_overrides(&tmp, path, errstr, errstr_size) < 0)
+            goto out;
         if (weir_conf_check(&tmp, err, sizeof(err)) < 0) {
             weir_conf_err(errstr, errstr_size, "%s: %s", path, err);
             goto out;
@@ -1881,6 +2295,22 @@ weir_conf_wrap(FILE *out, const char *first, const char *cont, const char *text)
     fputc('\n', out);
 }
 
+static const char *const weir_conf_listener_doc =
+    "Per-listener settings (Kafka's convention): listener.name.<listener>.<key>, with the "
+    "listener's name lower-cased (listener.name.sasl_ssl.ssl.keystore.location, "
+    "listener.name.clients.ssl.client.auth), sets <key> for that listener only; its other "
+    "keys come from the global ones. <key> is one of ssl.keystore.location, "
+    "ssl.keystore.certificate.chain, ssl.keystore.key, ssl.key.password, "
+    "ssl.truststore.location, ssl.truststore.certificates, ssl.enabled.protocols, "
+    "ssl.cipher.suites, ssl.client.auth, ssl.principal.mapping.rules, ssl.keystore.type, "
+    "ssl.truststore.type (SSL and SASL_SSL listeners) or sasl.enabled.mechanisms (SASL "
+    "listeners), with the same values as the global key. The key store is taken whole: a "
+    "listener that sets ssl.keystore.location or ssl.keystore.certificate.chain with "
+    "ssl.keystore.key uses none of the global key store keys (the same for the trust store). "
+    "An unknown listener name, a key not in this list, or a key that does not apply to the "
+    "listener's protocol stops start-up with FILE:LINE: KEY: reason. Overrides are taken from "
+    "the file again and their files re-read on SIGHUP, like the global ssl.* keys.";
+
 void
 weir_conf_print_help(FILE *out)
 {
@@ -1900,6 +2330,8 @@ weir_conf_print_help(FILE *out)
         weir_conf_wrap(out, "    valid: ", "        ", valid);
         fputc('\n', out);
     }
+    fprintf(out, "listener.name.<listener>.<key>\n");
+    weir_conf_wrap(out, "    ", "    ", weir_conf_listener_doc);
 }
 
 /* Writes s with Markdown table cell metacharacters escaped. */
@@ -1964,6 +2396,9 @@ weir_conf_print_markdown(FILE *out)
         weir_conf_md_cell(out, row->doc);
         fprintf(out, " |\n");
     }
+    fprintf(out, "\n### Per-listener settings: `listener.name.<listener>.<key>`\n\n");
+    weir_conf_md_cell(out, weir_conf_listener_doc);
+    fputc('\n', out);
 }
 
 /* Formats the built-in default of a canonical row, which may come from one

@@ -13,6 +13,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* A per-listener setting, Kafka's listener.name.<listener>.<key> (the
+ * listener name lower-cased): <key> is one of the ssl.* keys or
+ * sasl.enabled.mechanisms and applies to that listener instead of the
+ * global value. */
+typedef struct weir_conf_override_s {
+    char *listener;  /* as written: the lower-cased listener name */
+    char *key;       /* the key it overrides, e.g. ssl.keystore.location */
+    char *value;
+    int line;        /* line of the configuration file (0: not from a file) */
+} weir_conf_override_t;
+
 typedef struct weir_conf_s {
     char *listeners;              /* listeners */
     char *advertised_listeners;   /* advertised.listeners (NULL: same as listeners) */
@@ -65,6 +76,11 @@ typedef struct weir_conf_s {
     char *ssl_cipher_suites;              /* ssl.cipher.suites (NULL: OpenSSL defaults) */
     char *ssl_client_auth;                /* ssl.client.auth: none|requested|required */
     char *ssl_principal_mapping_rules;    /* ssl.principal.mapping.rules */
+    char *ssl_keystore_certificate_chain; /* ssl.keystore.certificate.chain (PEM text) */
+    char *ssl_keystore_key;               /* ssl.keystore.key (PEM text; a secret) */
+    char *ssl_truststore_certificates;    /* ssl.truststore.certificates (PEM text) */
+    weir_conf_override_t *listener_overrides; /* listener.name.<listener>.<key> */
+    size_t nlistener_overrides;
     char *sasl_enabled_mechanisms;        /* sasl.enabled.mechanisms (PLAIN) */
     int64_t connections_max_reauth_ms;    /* connections.max.reauth.ms (0: never) */
     char *super_users;                    /* super.users: User:a;Group:b */
@@ -96,6 +112,10 @@ typedef struct weir_conf_s {
     int64_t http_keepalive_timeout_ms;    /* http.keepalive.timeout.ms */
     int64_t http_request_timeout_ms;      /* http.request.timeout.ms */
     int64_t shutdown_timeout_ms;          /* weir.shutdown.timeout.ms */
+    /* REST Proxy consumer instances (server/http/weir_rest_consumer.c). */
+    int64_t consumer_instance_timeout_ms; /* consumer.instance.timeout.ms */
+    int64_t consumer_request_timeout_ms;  /* consumer.request.timeout.ms */
+    int64_t consumer_request_max_bytes;   /* consumer.request.max.bytes */
 } weir_conf_t;
 
 /* Kafka's security protocols, the values of listener.security.protocol.map. */
@@ -129,6 +149,18 @@ typedef struct weir_conf_listener_s {
  * most max entries.  Returns the count, or -1 with the reason in err. */
 int weir_conf_parse_listeners(const char *value, weir_conf_listener_t *out, int max, char *err,
                               size_t errsz);
+
+/* The value of a string key for one listener: its
+ * listener.name.<lower-cased name>.<key> override if set, else the global
+ * key's value (NULL when unset).  The key store and the trust store are
+ * each taken as a whole: a listener that sets ssl.keystore.location or the
+ * PEM key store keys (ssl.keystore.certificate.chain, ssl.keystore.key)
+ * gets none of the other form from the global keys, and the same for
+ * ssl.truststore.location and ssl.truststore.certificates. */
+const char *weir_conf_listener_value(const weir_conf_t *conf, const char *listener,
+                                     const char *key);
+/* True if the listener has at least one listener.name.* override. */
+bool weir_conf_listener_has_overrides(const weir_conf_t *conf, const char *listener);
 
 /* Fills conf with every default (the embedded default config). */
 void weir_conf_defaults(weir_conf_t *conf);

@@ -22,8 +22,8 @@
 
 #include <http_parser.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
+#include "weir_base64.h"
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_ldap.h"
@@ -719,7 +719,6 @@ weir_http_authenticate(weir_http_conn_t *hc, weir_http_req_t *req)
     const char *h = weir_http_header(req, "Authorization");
     unsigned char *dec;
     size_t hl, dl;
-    int n;
     char *colon, *password;
     weir_ldap_result_t cached;
     weir_http_auth_job_t *aj;
@@ -740,20 +739,10 @@ weir_http_authenticate(weir_http_conn_t *hc, weir_http_req_t *req)
         weir_http_unauthorized(req, "malformed Basic credentials");
         return;
     }
-    dec = weir_malloc(hl / 4 * 3 + 1);
-    n = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)hl);
-    if (n < 0) {
-        free(dec);
+    if (weir_base64_decode(h, hl, &dec, &dl) != 0) {
         weir_http_unauthorized(req, "malformed Basic credentials");
         return;
     }
-    dl = (size_t)n;
-    /* EVP_DecodeBlock counts the padding as zero bytes. */
-    if (hl >= 1 && h[hl - 1] == '=')
-        dl--;
-    if (hl >= 2 && h[hl - 2] == '=')
-        dl--;
-    dec[dl] = '\0';
     colon = memchr(dec, ':', dl);
     if (!colon || colon == (char *)dec || memchr(dec, '\0', dl)) {
         OPENSSL_cleanse(dec, dl);

@@ -46,6 +46,8 @@ static const char *const all_keys[] = {
     "ldap.user.object.class", "ldap.group.search.base", "ldap.group.object.class",
     "ldap.group.member.attribute", "ldap.group.name.attribute", "ldap.timeout.ms",
     "ldap.cache.ttl.ms",
+    /* PEM key and trust stores in the configuration (issue 4) */
+    "ssl.keystore.certificate.chain", "ssl.keystore.key", "ssl.truststore.certificates",
     /* log compaction (issue 9) */
     "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
     "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
@@ -58,6 +60,8 @@ static const char *const all_keys[] = {
     /* HTTP listeners and the graceful stop (issues 6, 8) */
     "http.listeners", "http.auth", "http.max.request.bytes", "http.max.header.bytes",
     "http.keepalive.timeout.ms", "http.request.timeout.ms", "weir.shutdown.timeout.ms",
+    /* REST Proxy consumer instances (issue 10) */
+    "consumer.instance.timeout.ms", "consumer.request.timeout.ms", "consumer.request.max.bytes",
 };
 
 static char tmpdir[64];
@@ -685,6 +689,7 @@ test_describe(void **state)
         if (!is_default)
             fail_msg("%s=%s not reported as default", name, value);
         assert_true(sensitive == (strcmp(name, "ssl.key.password") == 0 ||
+                                  strcmp(name, "ssl.keystore.key") == 0 ||
                                   strcmp(name, "ldap.bind.password") == 0));
     }
     /* Canonical keys only: the synonyms are described under their key. */

@@ -8,20 +8,15 @@
  * fsync of every partition written.  Each topic needs WRITE
  * (TOPIC_AUTHORIZATION_FAILED otherwise); the request counts against the
  * principal's produce quota, whose throttle time the response carries while
- * the connection is muted for it.
+ * the connection is muted for it.  Validation and append of each partition
+ * are the shared produce path's (proto/weir_produce_path.h), which the REST
+ * proxy uses too.
  */
-#include <stdio.h>
-#include <strings.h>
-
 #include "weir_api.h"
-#include "weir_avro_validate.h"
 #include "weir_authz.h"
 #include "weir_broker.h"
 #include "weir_common.h"
-#include "weir_log.h"
-#include "weir_metrics.h"
-#include "weir_records.h"
-#include "weir_topic_config.h"
+#include "weir_produce_path.h"
 
 typedef struct weir_produce_part_s {
     int32_t topic_idx;     /* index into the request's topics */
@@ -116,129 +111,28 @@ weir_produce_on_sync(void *arg, int status)
     weir_produce_sync_done(pr);
 }
 
-/* Whether topic override key is "true". */
-static bool
-weir_produce_flag(const weir_topic_t *t, const char *key)
-{
-    const char *v = weir_kvlist_get(&t->configs, key);
-
-    return v && strcasecmp(v, "true") == 0;
-}
-
-/* Whether b is framed (magic 0) with schema id id (known registered). */
-static bool
-weir_produce_same_id(weir_str_t b, int32_t id)
-{
-    return id > 0 && b.len >= 5 && b.ptr[0] == 0 &&
-           (int32_t)weir_be32((const uint8_t *)b.ptr + 1) == id;
-}
-
-/* Broker-side schema validation (topic configs confluent.key/value.schema.
- * validation, weir.value.schema.validation.payload): every record of every
- * batch in p must carry a registered id under <topic>-key / <topic>-value
- * (and with payload, an Avro value that decodes).  Runs before anything of
- * the partition's data is appended, so a refused batch leaves the log as it
- * was.  Produce v0-7 have no record_errors: the message naming the record
- * index is logged. */
-static weir_kerr_t
-weir_produce_validate(weir_req_t *req, const weir_topic_t *t, weir_str_t topic,
-                      const weir_produce_part_t *p)
-{
-    bool vkey = weir_produce_flag(t, "confluent.key.schema.validation");
-    bool vval = weir_produce_flag(t, "confluent.value.schema.validation");
-    bool payload = vval && weir_produce_flag(t, "weir.value.schema.validation.payload");
-    const uint8_t *b = (const uint8_t *)p->records.ptr;
-    size_t len = (size_t)p->records.len, off = 0;
-    char ksubj[300], vsubj[300], reason[512];
-    int64_t index = 0;
-    /* the last id found registered for keys / values: the registry cannot
-     * change during this call, so the next record with the same id passes
-     * the id check without asking again (payload checks still run) */
-    int32_t kid = 0, vid = 0;
-
-    if (!vkey && !vval)
-        return WEIR_KERR_NONE;
-    if (!req->brk->schema_validator)
-        return WEIR_KERR_INVALID_RECORD; /* validation asked for and impossible: refuse */
-    snprintf(ksubj, sizeof(ksubj), "%.*s-key", topic.len, topic.ptr);
-    snprintf(vsubj, sizeof(vsubj), "%.*s-value", topic.len, topic.ptr);
-    while (off + WEIR_BATCH_LOG_OVERHEAD <= len) {
-        int32_t blen = (int32_t)weir_be32(b + off + WEIR_BATCH_OFF_LENGTH);
-        size_t total;
-        weir_record_iter_t it;
-        weir_record_t rec;
-        bool control;
-
-        if (blen < 0 || (size_t)blen > len - off - WEIR_BATCH_LOG_OVERHEAD)
-            return WEIR_KERR_CORRUPT_MESSAGE;
-        total = WEIR_BATCH_LOG_OVERHEAD + (size_t)blen;
-        if (weir_record_iter_init(&it, b + off, total, WEIR_RECORDS_SCAN_MAX_DECOMPRESSED) != 0)
-            return WEIR_KERR_CORRUPT_MESSAGE;
-        control = (it.hdr.attributes & WEIR_BATCH_ATTR_CONTROL) != 0;
-        while (!control && weir_record_iter_next(&it, &rec)) {
-            weir_sv_result_t r = WEIR_SV_OK;
-            const char *what = "key";
-            if (vkey && !weir_produce_same_id(rec.key, kid))
-                r = weir_schema_validate(req->brk->schema_validator, ksubj, rec.key.ptr,
-                                         rec.key.len, false, &kid, reason, sizeof(reason));
-            if (r == WEIR_SV_OK && vval && (payload || !weir_produce_same_id(rec.value, vid))) {
-                what = "value";
-                r = weir_schema_validate(req->brk->schema_validator, vsubj, rec.value.ptr,
-                                         rec.value.len, payload, &vid, reason, sizeof(reason));
-            }
-            if (r != WEIR_SV_OK) {
-                WEIR_LOG(WEIR_LOG_WARN, "produce_schema_invalid", "conn=%llu peer=%s topic=%.*s "
-                         "partition=%d error=INVALID_RECORD message=\"record %lld of the batch "
-                         "(offset delta %lld): %s %s\"", (unsigned long long)req->conn->id,
-                         req->conn->peer, topic.len, topic.ptr, p->partition, (long long)index,
-                         (long long)(rec.offset - it.hdr.base_offset), what, reason);
-                weir_record_iter_free(&it);
-                return WEIR_KERR_INVALID_RECORD;
-            }
-            index++;
-        }
-        if (!control && it.err) {
-            weir_record_iter_free(&it);
-            return WEIR_KERR_CORRUPT_MESSAGE;
-        }
-        weir_record_iter_free(&it);
-        off += total;
-    }
-    return WEIR_KERR_NONE;
-}
-
+/* One partition of the request, through the shared produce path. */
 static weir_kerr_t
 weir_produce_append(weir_req_t *req, weir_produce_part_t *p, weir_str_t topic)
 {
-    weir_partition_t *part = weir_broker_partition(req->brk, topic, p->partition);
-    weir_append_result_t res;
+    weir_produce_result_t res;
     weir_kerr_t err;
 
-    if (!part)
-        return WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    p->log_start_offset = weir_plog_start_offset(part->log);
-    if (p->records.len <= 0)
+    if (p->records.len <= 0) {
+        /* as before the shared path: the start offset still answered */
+        weir_partition_t *part = weir_broker_partition(req->brk, topic, p->partition);
+        if (!part)
+            return WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        p->log_start_offset = weir_plog_start_offset(part->log);
         return WEIR_KERR_CORRUPT_MESSAGE;
-    err = weir_produce_validate(req, part->topic, topic, p);
+    }
+    err = weir_produce_path_append(req->brk, req->conn, topic, p->partition,
+                                   (uint8_t *)p->records.ptr, (size_t)p->records.len, &res);
+    p->log_start_offset = res.log_start_offset;
     if (err)
         return err;
-    err = weir_plog_append(part->log, (uint8_t *)p->records.ptr, (size_t)p->records.len,
-                           weir_wall_ms(), &res);
-    if (err) {
-        WEIR_LOG(WEIR_LOG_WARN, "produce_rejected", "conn=%llu peer=%s topic=%.*s partition=%d "
-                 "bytes=%d error=%s", (unsigned long long)req->conn->id, req->conn->peer,
-                 topic.len, topic.ptr, p->partition, p->records.len, weir_kerr_name(err));
-        return err;
-    }
     p->base_offset = res.base_offset;
     p->log_append_time = res.log_append_time;
-    p->log_start_offset = weir_plog_start_offset(part->log);
-    if (!res.duplicate) {
-        part->topic->bytes_in += (uint64_t)p->records.len;
-        part->topic->records_in +=
-            weir_metrics_batch_records((const uint8_t *)p->records.ptr, (size_t)p->records.len);
-        weir_broker_notify_append(part, p->records.len);
-    }
     return WEIR_KERR_NONE;
 }
 
