@@ -17,6 +17,7 @@
 #include "weir_ldap.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +31,10 @@
 #include <lber.h>
 #include <ldap.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "weir_common.h"
 #include "weir_log.h"
@@ -93,6 +97,10 @@ struct weir_ldap_job_s {
     uv_mutex_t lock;
     int sock_dup;
     bool cut_off;
+    /* The TLS settings when the sign-on was asked for (SIGHUP may change
+     * ld's while the check runs on a worker). */
+    bool starttls;
+    char *ca_location;
 };
 
 /* ------------------------------------------------------------------ */
@@ -578,9 +586,26 @@ weir_ldap_check(weir_ldap_job_t *job)
     cb.lc_del = weir_ldap_on_disconnect;
     cb.lc_arg = job;
     ldap_set_option(l, LDAP_OPT_CONNECT_CB, &cb);
+    if (job->ca_location) {
+        /* This handle's own TLS context from ldap.ca.location as it was
+         * when the sign-on was asked for: a SIGHUP that changes the file or
+         * the setting applies to the next check without touching libldap's
+         * global options under running checks. */
+        int demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
+        rc = ldap_set_option(l, LDAP_OPT_X_TLS_CACERTFILE, job->ca_location);
+        if (rc == LDAP_OPT_SUCCESS)
+            rc = ldap_set_option(l, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+        if (rc == LDAP_OPT_SUCCESS)
+            rc = ldap_set_option(l, LDAP_OPT_X_TLS_NEWCTX, &zero);
+        if (rc != LDAP_OPT_SUCCESS) {
+            weir_ldap_fail(res, WEIR_LDAP_ERROR, "ldap.ca.location: cannot use %s: %s",
+                           job->ca_location, ldap_err2string(rc));
+            goto out;
+        }
+    }
     if (!weir_ldap_timeouts(l, deadline, &tv))
         goto timeout;
-    if (c->starttls) {
+    if (job->starttls) {
         rc = ldap_start_tls_s(l, NULL, NULL);
         if (rc != LDAP_SUCCESS) {
             weir_ldap_step_failed(res, c->url, "StartTLS", rc);
@@ -681,6 +706,7 @@ weir_ldap_job_free(weir_ldap_job_t *job)
     weir_ldap_wipe_password(job);
     weir_ldap_result_clear(&job->res);
     free(job->user);
+    free(job->ca_location);
     OPENSSL_cleanse(job->key, sizeof(job->key));
     free(job);
 }
@@ -861,6 +887,8 @@ weir_ldap_authenticate(weir_ldap_t *ld, const char *user, char *password, size_t
     job->sock_dup = -1;
     job->ld = ld;
     job->user = weir_strdup(user);
+    job->starttls = ld->conf.starttls;
+    job->ca_location = ld->conf.ca_location ? weir_strdup(ld->conf.ca_location) : NULL;
     job->password = password;
     job->plen = plen;
     job->cb = cb;
@@ -903,6 +931,42 @@ static char *
 weir_ldap_dup(const char *s)
 {
     return s ? weir_strdup(s) : NULL;
+}
+
+/* ldap.ca.location must hold at least one PEM certificate (libldap
+ * reads it again for each check: see weir_ldap_check). */
+static int
+weir_ldap_check_ca(const char *path, char *errstr, size_t errstr_size)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x;
+
+    if (!f) {
+        snprintf(errstr, errstr_size, "ldap.ca.location: cannot read %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    ERR_clear_error();
+    if (!x) {
+        snprintf(errstr, errstr_size, "ldap.ca.location: %s holds no PEM certificate", path);
+        return -1;
+    }
+    X509_free(x);
+    return 0;
+}
+
+int
+weir_ldap_reload_tls(weir_ldap_t *ld, bool starttls, const char *ca_location, char *errstr,
+                     size_t errstr_size)
+{
+    if (ca_location && weir_ldap_check_ca(ca_location, errstr, errstr_size) != 0)
+        return -1;
+    ld->conf.starttls = starttls;
+    free((char *)ld->conf.ca_location);
+    ld->conf.ca_location = weir_ldap_dup(ca_location);
+    return 0;
 }
 
 weir_ldap_t *
@@ -949,21 +1013,8 @@ weir_ldap_new(uv_loop_t *loop, const weir_ldap_conf_t *conf, char *errstr, size_
         int v = 0;
         ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v);
     }
-    if (conf->ca_location) {
-        /* Global options, inherited by every handle created later; set here
-         * on the loop thread before any worker uses libldap. */
-        int demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
-        rc = ldap_set_option(NULL, LDAP_OPT_X_TLS_CACERTFILE, conf->ca_location);
-        if (rc == LDAP_OPT_SUCCESS)
-            rc = ldap_set_option(NULL, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
-        if (rc == LDAP_OPT_SUCCESS)
-            rc = ldap_set_option(NULL, LDAP_OPT_X_TLS_NEWCTX, &zero);
-        if (rc != LDAP_OPT_SUCCESS) {
-            snprintf(errstr, errstr_size, "ldap.ca.location: cannot use %s: %s",
-                     conf->ca_location, ldap_err2string(rc));
-            return NULL;
-        }
-    }
+    if (conf->ca_location && weir_ldap_check_ca(conf->ca_location, errstr, errstr_size) != 0)
+        return NULL;
     ld = weir_calloc(1, sizeof(*ld));
     ld->loop = loop;
     ld->conf = *conf;

@@ -70,9 +70,10 @@ typedef struct weir_ldap_job_s weir_ldap_job_t;
 typedef void (*weir_ldap_cb_t)(void *arg, const weir_ldap_result_t *res);
 
 /**
- * @brief Creates the checker (strings of conf are copied).  Sets libldap's
- *        global TLS options (CA file), so it is called on the loop thread
- *        before any check runs.
+ * @brief Creates the checker (strings of conf are copied), on the loop
+ *        thread before any check runs.  ldap.ca.location, when set, must
+ *        hold a PEM certificate; each check gives its libldap handle its own
+ *        TLS context from it.
  * @returns NULL with the reason in errstr if conf is unusable.
  */
 weir_ldap_t *weir_ldap_new(uv_loop_t *loop, const weir_ldap_conf_t *conf, char *errstr,
@@ -93,6 +94,17 @@ weir_ldap_job_t *weir_ldap_authenticate(weir_ldap_t *ld, const char *user, char 
 
 /** The caller lost interest: cb will not be called (the check may still run). */
 void weir_ldap_cancel(weir_ldap_job_t *job);
+
+/**
+ * @brief SIGHUP: new TLS settings (ldap.starttls, ldap.ca.location) for the
+ *        sign-ons asked for from now on; checks under way finish with the
+ *        ones they started with.  The CA file is read again by every check,
+ *        so a file replaced in place takes effect as well.  Loop thread.
+ * @returns 0, or -1 with the reason in errstr (the CA file holds no
+ *          certificate): the previous settings stay.
+ */
+int weir_ldap_reload_tls(weir_ldap_t *ld, bool starttls, const char *ca_location, char *errstr,
+                         size_t errstr_size);
 
 /** Forgets every cached sign-on (SIGHUP). */
 void weir_ldap_cache_clear(weir_ldap_t *ld);

@@ -38,6 +38,7 @@
  * unauthenticated client cannot make the broker buffer a large frame. */
 #define WEIR_CONN_SASL_FRAME_MAX (512 * 1024)
 #define WEIR_CONN_TLS_FILL (48 * 1024) /* encrypt ahead at most this much ciphertext */
+#define WEIR_CONN_TLS_READS 256 /* TLS records read per wake-up (fairness) */
 
 static void weir_conn_on_io(uv_poll_t *poll, int status, int events);
 static void weir_conn_process(weir_conn_t *conn);
@@ -92,8 +93,10 @@ weir_listener_on_accept(uv_poll_t *poll, int status, int events)
         if (lst->security == WEIR_SECPROTO_SASL_PLAINTEXT ||
             lst->security == WEIR_SECPROTO_SASL_SSL)
             conn->sasl_state = WEIR_SASL_HANDSHAKE;
-        if (lst->ssl_ctx)
+        if (lst->ssl_ctx) {
             conn->tls = weir_tls_new(lst->ssl_ctx);
+            weir_tls_set_fd(conn->tls, fd);
+        }
         if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
                         NI_NUMERICHOST | NI_NUMERICSERV) == 0)
             snprintf(conn->peer, sizeof(conn->peer), "%s:%s", host, port);
@@ -609,18 +612,24 @@ weir_conn_flush_tls(weir_conn_t *conn)
         size_t sent;
         int rc;
 
-        /* Encrypt ahead while there is output and room for it.  After
+        /* Encrypt ahead while there is output and room for it: a lone
+         * record goes straight to the socket, a run of records is gathered
+         * in the TLS layer and written below in one go.  After
          * WEIR_TLS_WANT the same staged bytes are offered again. */
         while (conn->out_head && weir_tls_out_total(tls) < WEIR_CONN_TLS_FILL &&
                weir_tls_handshake_done(tls)) {
+            size_t left;
             int n;
 
             if (conn->tls_stage_pos == conn->tls_stage_len && weir_conn_tls_stage(conn) != 0)
                 return;
             if (!chunk)
                 chunk = weir_tls_chunk(tls, &cap);
-            n = weir_tls_write(tls, chunk + conn->tls_stage_pos,
-                               conn->tls_stage_len - conn->tls_stage_pos);
+            left = conn->tls_stage_len - conn->tls_stage_pos;
+            /* A run of records is written together (weir_tls_set_more). */
+            weir_tls_set_more(tls, left > WEIR_TLS_RECORD_MAX || conn->out_bytes > left);
+            n = weir_tls_write(tls, chunk + conn->tls_stage_pos, left);
+            weir_tls_set_more(tls, false);
             if (n == WEIR_TLS_WANT)
                 break;
             if (n < 0) {
@@ -800,7 +809,9 @@ weir_conn_tls_established(weir_conn_t *conn)
     char *subject = NULL, *name = NULL;
 
     if (weir_tls_peer_subject(conn->tls, &subject) == 0) {
-        if (weir_principal_map_apply(conn->brk->principal_map, subject, &name) != 0) {
+        const weir_principal_map_t *map =
+            conn->lst->principal_map ? conn->lst->principal_map : conn->brk->principal_map;
+        if (weir_principal_map_apply(map, subject, &name) != 0) {
             WEIR_LOG(WEIR_LOG_INFO, "tls_principal_unmapped",
                      "conn=%llu listener=%s peer=%s subject=\"%s\" note=\"no "
                      "ssl.principal.mapping.rules rule applies\"",
@@ -840,6 +851,12 @@ weir_conn_tls_drain(weir_conn_t *conn)
 
         if (rc == WEIR_TLS_WANT)
             goto out;
+        if (rc == WEIR_TLS_EOF) {
+            /* Gone before or during the handshake (a port probe, a client
+             * that gave up): as on a plaintext listener, no log line. */
+            weir_conn_on_eof(conn);
+            goto out;
+        }
         if (rc != 1) {
             /* One line per failed handshake; the alert (if any) goes out
              * best effort, and no other connection notices. */
@@ -862,13 +879,21 @@ weir_conn_tls_drain(weir_conn_t *conn)
         if (conn->closing)
             goto out;
     }
-    while (!conn->closing && weir_conn_want_read(conn)) {
+    for (int reads = 0; !conn->closing && weir_conn_want_read(conn); reads++) {
         int n;
 
+        /* Fairness: leave the rest for the next wake-up, when it is still in
+         * the socket (which then announces it again). */
+        if (reads >= WEIR_CONN_TLS_READS && !weir_tls_input_buffered(tls))
+            break;
         weir_conn_rbuf_prepare(conn);
         n = weir_tls_read(tls, conn->rbuf + conn->rlen, conn->rcap - conn->rlen);
         if (n == WEIR_TLS_WANT)
             break;
+        if (n == WEIR_TLS_EOF) {
+            weir_conn_on_eof(conn);
+            break;
+        }
         if (n == WEIR_TLS_CLOSED) {
             weir_conn_close_level(conn, WEIR_LOG_DEBUG, "client closed (TLS close_notify)");
             break;
@@ -878,6 +903,7 @@ weir_conn_tls_drain(weir_conn_t *conn)
             break;
         }
         conn->rlen += (size_t)n;
+        conn->last_active_ms = weir_mono_ms();
         weir_conn_proto(conn)->process(conn);
     }
 out:
@@ -887,37 +913,11 @@ out:
 static void
 weir_conn_on_readable_tls(weir_conn_t *conn)
 {
-    for (int i = 0; i < 16 && !conn->closing; i++) {
-        uint8_t *p;
-        size_t space = weir_tls_in_space(conn->tls, &p);
-        bool again = false;
-
-        if (space > 0) {
-            ssize_t n = read(conn->fd, p, space);
-            if (n == 0) {
-                weir_conn_on_eof(conn);
-                return;
-            }
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                    weir_conn_close(conn, strerror(errno));
-                    return;
-                }
-                again = true;
-            } else {
-                weir_tls_in_commit(conn->tls, (size_t)n);
-                conn->last_active_ms = weir_mono_ms();
-            }
-        }
-        weir_conn_tls_drain(conn);
-        /* Handshake messages go out as soon as they are made. */
-        if (!conn->closing && !weir_tls_handshake_done(conn->tls))
-            weir_conn_flush(conn);
-        if (again || !weir_conn_want_read(conn))
-            break;
-    }
+    /* OpenSSL reads the socket itself (weir_tls_set_fd). */
+    weir_conn_tls_drain(conn);
+    /* Handshake messages go out as soon as they are made. */
+    if (!conn->closing && !weir_tls_handshake_done(conn->tls))
+        weir_conn_flush(conn);
 }
 
 static void

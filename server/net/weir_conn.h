@@ -13,9 +13,11 @@
  * never delayed by a deferred request.
  *
  * SSL and SASL_SSL connections run TLS (weir_tls.h) between the socket and
- * the framing: ciphertext is read into and written from the TLS layer's
- * buffers, and file ranges are read in bounded chunks (pread) and encrypted
- * instead of being sent with sendfile.  On SASL listeners only ApiVersions,
+ * the framing: OpenSSL reads ciphertext from the socket into its record
+ * buffer and decrypts into the input buffer; output is staged in a reusable
+ * 64 KiB chunk (memory pieces copied, file ranges read with pread, so a
+ * large fetch never sits in memory whole) and encrypted, a run of records
+ * written with one write(2).  On SASL listeners only ApiVersions,
  * SaslHandshake and SaslAuthenticate are served until the sign-on succeeds
  * (weir_api_sasl.c); after SaslHandshake v0 the next frame is a raw SASL
  * token rather than a Kafka request.
@@ -99,6 +101,8 @@ typedef struct weir_listener_s {
     bool closed;
     int security;             /* weir_secproto_t */
     weir_ssl_ctx_t *ssl_ctx;  /* SSL, SASL_SSL: context for new connections */
+    struct weir_principal_map_s *principal_map; /* its ssl.principal.mapping.rules (Kafka
+                                                 * TLS listeners; NULL: the broker's) */
     const weir_conn_proto_t *proto; /* NULL: Kafka */
     void *proto_arg;          /* the protocol's server object (HTTP: weir_http_server_t) */
     /* Counters for /metrics (loop thread). */
