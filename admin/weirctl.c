@@ -715,6 +715,14 @@ parse_rate(const char *s, const char *what)
     return v;
 }
 
+/* --produce-rate (produce) or --fetch-rate arg into a tenant body. */
+static void
+set_rate(json_t *body, bool produce, const char *arg)
+{
+    json_object_set_new(body, produce ? "produce_byte_rate" : "fetch_byte_rate",
+                        json_integer(parse_rate(arg, produce ? "--produce-rate" : "--fetch-rate")));
+}
+
 /* tenant list|show|create */
 static int
 cmd_tenant(const weirctl_t *c, int argc, char **argv)
@@ -819,9 +827,7 @@ cmd_tenant(const weirctl_t *c, int argc, char **argv)
         case 'q': json_object_set_new(body, "direct_create", json_false()); break;
         case 'w':
         case 'f':
-            json_object_set_new(body, o_ == 'w' ? "produce_byte_rate" : "fetch_byte_rate",
-                                json_integer(parse_rate(optarg, o_ == 'w' ? "--produce-rate"
-                                                                          : "--fetch-rate")));
+            set_rate(body, o_ == 'w', optarg);
             break;
         default: die_usage("tenant create: bad option");
         } OPTS_END
@@ -879,9 +885,7 @@ cmd_tenant(const weirctl_t *c, int argc, char **argv)
             break;
         case 'w':
         case 'f':
-            json_object_set_new(body, o_ == 'w' ? "produce_byte_rate" : "fetch_byte_rate",
-                                json_integer(parse_rate(optarg, o_ == 'w' ? "--produce-rate"
-                                                                          : "--fetch-rate")));
+            set_rate(body, o_ == 'w', optarg);
             break;
         default: die_usage("tenant set: bad option");
         } OPTS_END
@@ -927,6 +931,16 @@ all_digits(const char *s)
     return true;
 }
 
+/* Sets configs[k] to n as the string of its digits (the broker's form). */
+static void
+set_config_num(json_t *configs, const char *k, int64_t n)
+{
+    char num[32];
+
+    snprintf(num, sizeof(num), "%" PRId64, n);
+    json_object_set_new(configs, k, json_string(num));
+}
+
 /* Adds k=v to a configs object; false if malformed.  Values of *.ms keys
  * may be durations (7d, 12h) and of *.bytes keys sizes (512MiB): they are
  * sent as the plain numbers the broker stores. */
@@ -938,17 +952,16 @@ add_config(json_t *configs, const char *kv)
         return false;
     char *k = weir_strndup(kv, (size_t)(eq - kv));
     const char *v = eq + 1;
-    char num[32];
     if (!all_digits(v) && (ends_with(k, ".ms") || ends_with(k, ".bytes"))) {
         int64_t n = ends_with(k, ".ms") ? parse_duration_ms(v) : parse_size_bytes(v);
         if (n < 0)
             die_usage("--config %s: '%s' is not a %s", k, v,
                       ends_with(k, ".ms") ? "duration like 7d, 12h or 500ms"
                                           : "size like 512MiB, 1GiB or 4096");
-        snprintf(num, sizeof(num), "%" PRId64, n);
-        v = num;
+        set_config_num(configs, k, n);
+    } else {
+        json_object_set_new(configs, k, json_string(v));
     }
-    json_object_set_new(configs, k, json_string(v));
     free(k);
     return true;
 }
@@ -1071,18 +1084,14 @@ cmd_topic(const weirctl_t *c, int argc, char **argv)
             int64_t ms = parse_duration_ms(optarg);
             if (ms <= 0)
                 die_usage("--retention: '%s' is not a duration like 7d, 12h or 30m", optarg);
-            char n[32];
-            snprintf(n, sizeof(n), "%" PRId64, ms);
-            json_object_set_new(configs, "retention.ms", json_string(n));
+            set_config_num(configs, "retention.ms", ms);
             break;
         }
         case 'b': {
             int64_t bytes = parse_size_bytes(optarg);
             if (bytes <= 0)
                 die_usage("--retention-bytes: '%s' is not a size like 512MiB or 10GiB", optarg);
-            char n[32];
-            snprintf(n, sizeof(n), "%" PRId64, bytes);
-            json_object_set_new(configs, "retention.bytes", json_string(n));
+            set_config_num(configs, "retention.bytes", bytes);
             break;
         }
         case 'c':

@@ -53,12 +53,12 @@ weir_tenant_clear(weir_tenant_t *t)
     memset(t, 0, sizeof(*t));
 }
 
-static bool
-weir_tenant_name_ok(const char *s)
+bool
+weir_kafka_name_ok(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
 
-    if (n == 0 || n > 249)
+    if (n == 0 || n > max)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -72,7 +72,7 @@ weir_tenant_name_ok(const char *s)
 int
 weir_tenant_validate(const weir_tenant_t *t, char *err, size_t errsz)
 {
-    if (!weir_tenant_name_ok(t->name)) {
+    if (!weir_kafka_name_ok(t->name, 249)) {
         snprintf(err, errsz, "tenant name must be 1 to 249 characters of ASCII alphanumerics, "
                  "'.', '_' and '-'");
         return -1;
@@ -84,7 +84,7 @@ weir_tenant_validate(const weir_tenant_t *t, char *err, size_t errsz)
         return -1;
     }
     for (size_t i = 0; i < t->nprefixes; i++) {
-        if (!weir_tenant_name_ok(t->prefixes[i])) {
+        if (!weir_kafka_name_ok(t->prefixes[i], 249)) {
             snprintf(err, errsz, "tenant %s: prefix must be 1 to 249 characters of ASCII "
                      "alphanumerics, '.', '_' and '-'", t->name);
             return -1;

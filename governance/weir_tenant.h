@@ -50,6 +50,12 @@ void weir_tenant_copy(weir_tenant_t *dst, const weir_tenant_t *src);
 void weir_tenant_clear(weir_tenant_t *t);
 
 /**
+ * @brief Whether s is a name of 1 to max characters of [a-zA-Z0-9._-] (the
+ *        characters of Kafka topic names); false for NULL.
+ */
+bool weir_kafka_name_ok(const char *s, size_t max);
+
+/**
  * @brief Checks a tenant definition: a name of 1-249 characters
  *        [a-zA-Z0-9._-], a non-empty group without NUL, prefixes that are
  *        valid starts of topic names (1-249 characters of [a-zA-Z0-9._-]),

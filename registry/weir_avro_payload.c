@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "weir_common.h"
+#include "weir_varint.h"
 
 typedef struct weir_aw_s {
     const uint8_t *p;
@@ -47,23 +48,19 @@ weir_aw_fail(weir_aw_t *w, const char *fmt, ...)
 static int
 weir_aw_varint(weir_aw_t *w, int maxbytes, int64_t *out)
 {
-    uint64_t v = 0;
-    int shift = 0;
+    const uint8_t *q;
 
-    *out = 0;
-    for (int i = 0; i < maxbytes; i++) {
-        uint8_t b;
-
-        if (w->pos >= w->len)
-            return weir_aw_fail(w, "truncated: the payload ends inside a number");
-        b = w->p[w->pos++];
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-            return 0;
-        }
-        shift += 7;
+    if (w->pos < w->len && (q = weir_varint_at(w->p + w->pos, w->p + w->len, maxbytes, out))) {
+        w->pos = (size_t)(q - w->p);
+        return 0;
     }
+    *out = 0;
+    /* fewer than maxbytes bytes left, all continued: it ends with them */
+    if (w->len - w->pos < (size_t)maxbytes) {
+        w->pos = w->len;
+        return weir_aw_fail(w, "truncated: the payload ends inside a number");
+    }
+    w->pos += (size_t)maxbytes;
     return weir_aw_fail(w, "a variable-length number is longer than %d bytes", maxbytes);
 }
 
@@ -95,7 +92,6 @@ weir_aw_skip(weir_aw_t *w, int64_t n, const char *what)
     return 0;
 }
 
-/* The fewest bytes a value of n can take (0 or 1 is all that matters). */
 static size_t
 weir_aw_min_size(const weir_avro_node_t *n, int depth)
 {
@@ -116,6 +112,12 @@ weir_aw_min_size(const weir_avro_node_t *n, int depth)
     }
 }
 
+size_t
+weir_avro_min_size(const weir_avro_node_t *n)
+{
+    return weir_aw_min_size(n, 0);
+}
+
 static int weir_aw_value(weir_aw_t *w, const weir_avro_node_t *n, int depth);
 
 /* Array items or map entries: blocks of (count, [byte size,] items). */
@@ -123,7 +125,7 @@ static int
 weir_aw_blocks(weir_aw_t *w, const weir_avro_node_t *n, int depth)
 {
     bool map = n->type == WEIR_AVRO_MAP;
-    size_t item_min = map ? 1 : weir_aw_min_size(n->child, 0);
+    size_t item_min = map ? 1 : weir_avro_min_size(n->child);
     uint64_t total = 0;
 
     for (;;) {

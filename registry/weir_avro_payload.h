@@ -18,6 +18,13 @@
 #define WEIR_AVRO_MAX_EMPTY_ITEMS 65536
 
 /**
+ * @brief The fewest bytes a value of schema node n can take: 0 (null, a
+ *        zero-size fixed, a record of only such fields) or 1 (any other
+ *        value; all that matters when bounding item counts by bytes left).
+ */
+size_t weir_avro_min_size(const weir_avro_node_t *n);
+
+/**
  * @brief Checks that buf is exactly one Avro binary value of schema node n:
  *        lengths fit the bytes left, array and map blocks hold no more
  *        items than the bytes can encode (WEIR_AVRO_MAX_EMPTY_ITEMS for

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "weir_common.h"
+#include "weir_varint.h"
 
 /* ------------------------------------------------------------------------ */
 /* The validator                                                            */
@@ -287,27 +288,6 @@ weir_avp_new_routine(weir_avp_t *prog, bool record, uint32_t nops)
     return prog->nroutines++;
 }
 
-/* The smallest encoding of a value of n: 0 or 1 byte (weir_aw_min_size). */
-static uint32_t
-weir_avp_min_size(const weir_avro_node_t *n, int depth)
-{
-    switch (n->type) {
-    case WEIR_AVRO_NULL:
-        return 0;
-    case WEIR_AVRO_FIXED:
-        return n->size > 0 ? 1 : 0;
-    case WEIR_AVRO_RECORD:
-        if (depth > 16)
-            return 0;
-        for (size_t i = 0; i < n->nfields; i++)
-            if (weir_avp_min_size(n->fields[i].type, depth + 1) > 0)
-                return 1;
-        return 0;
-    default:
-        return 1;
-    }
-}
-
 static uint32_t weir_avp_compile_value(weir_avp_t *prog, const weir_avro_node_t *n);
 
 /* The op checking a value of n (compiling the routines it refers to). */
@@ -372,7 +352,7 @@ weir_avp_compile_op(weir_avp_t *prog, const weir_avro_node_t *n)
     }
     case WEIR_AVRO_ARRAY:
         op.code = WEIR_AVP_ARRAY;
-        op.a = weir_avp_min_size(n->child, 0);
+        op.a = (uint32_t)weir_avro_min_size(n->child);
         op.b = weir_avp_compile_value(prog, n->child);
         break;
     case WEIR_AVRO_MAP:
@@ -435,37 +415,6 @@ weir_avp_compile(const weir_avro_node_t *root)
     return prog;
 }
 
-/* A zig-zag varint of at most max bytes over [p, end); NULL when truncated
- * or too long. */
-static inline const uint8_t *
-weir_avp_varint(const uint8_t *p, const uint8_t *end, int max, int64_t *out)
-{
-    uint64_t v = 0;
-    int shift = 0;
-
-    if (__builtin_expect(p < end && !(p[0] & 0x80), 1)) {
-        v = p[0];
-        *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-        return p + 1;
-    }
-    if (__builtin_expect(end - p >= 2 && !(p[1] & 0x80), 1)) {
-        v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
-        *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-        return p + 2;
-    }
-    for (int i = 0; i < max; i++, p++) {
-        if (p >= end)
-            return NULL;
-        v |= (uint64_t)(p[0] & 0x7f) << shift;
-        if (!(p[0] & 0x80)) {
-            *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-            return p + 1;
-        }
-        shift += 7;
-    }
-    return NULL;
-}
-
 static const uint8_t *weir_avp_run(const weir_avp_t *prog, uint32_t r, const uint8_t *p,
                                    const uint8_t *end, int depth);
 
@@ -481,7 +430,7 @@ weir_avp_blocks(const weir_avp_t *prog, const weir_avp_op_t *op, const uint8_t *
         int64_t count, size = -1;
         const uint8_t *start;
 
-        if (!(p = weir_avp_varint(p, end, 10, &count)))
+        if (!(p = weir_varint_at(p, end, 10, &count)))
             return NULL;
         if (count == 0)
             return p;
@@ -489,7 +438,7 @@ weir_avp_blocks(const weir_avp_t *prog, const weir_avp_op_t *op, const uint8_t *
             if (count == INT64_MIN)
                 return NULL;
             count = -count;
-            if (!(p = weir_avp_varint(p, end, 10, &size)))
+            if (!(p = weir_varint_at(p, end, 10, &size)))
                 return NULL;
             if (size < 0 || (uint64_t)size > (uint64_t)(end - p))
                 return NULL;
@@ -504,7 +453,7 @@ weir_avp_blocks(const weir_avp_t *prog, const weir_avp_op_t *op, const uint8_t *
             if (map) {
                 int64_t klen;
 
-                if (!(p = weir_avp_varint(p, end, 10, &klen)) || klen < 0 ||
+                if (!(p = weir_varint_at(p, end, 10, &klen)) || klen < 0 ||
                     (uint64_t)klen > (uint64_t)(end - p))
                     return NULL;
                 p += klen;
@@ -540,11 +489,11 @@ weir_avp_run(const weir_avp_t *prog, uint32_t r, const uint8_t *p, const uint8_t
             p++;
             break;
         case WEIR_AVP_INT:
-            if (!(p = weir_avp_varint(p, end, 5, &v)) || v < INT32_MIN || v > INT32_MAX)
+            if (!(p = weir_varint_at(p, end, 5, &v)) || v < INT32_MIN || v > INT32_MAX)
                 return NULL;
             break;
         case WEIR_AVP_LONG:
-            if (!(p = weir_avp_varint(p, end, 10, &v)))
+            if (!(p = weir_varint_at(p, end, 10, &v)))
                 return NULL;
             break;
         case WEIR_AVP_SKIP:
@@ -553,18 +502,17 @@ weir_avp_run(const weir_avp_t *prog, uint32_t r, const uint8_t *p, const uint8_t
             p += op->a;
             break;
         case WEIR_AVP_BYTES:
-            if (!(p = weir_avp_varint(p, end, 10, &v)) || v < 0 ||
-                (uint64_t)v > (uint64_t)(end - p))
+            if (!(p = weir_varint_at(p, end, 10, &v)) || v < 0 || (uint64_t)v > (uint64_t)(end - p))
                 return NULL;
             p += v;
             break;
         case WEIR_AVP_ENUM:
-            if (!(p = weir_avp_varint(p, end, 5, &v)) || v < INT32_MIN || v > INT32_MAX || v < 0 ||
+            if (!(p = weir_varint_at(p, end, 5, &v)) || v < INT32_MIN || v > INT32_MAX || v < 0 ||
                 (uint64_t)v >= op->a)
                 return NULL;
             break;
         case WEIR_AVP_UNION:
-            if (!(p = weir_avp_varint(p, end, 10, &v)) || v < 0 || (uint64_t)v >= op->a)
+            if (!(p = weir_varint_at(p, end, 10, &v)) || v < 0 || (uint64_t)v >= op->a)
                 return NULL;
             if (!(p = weir_avp_run(prog, prog->branches[op->b + (uint32_t)v], p, end, d + 1)))
                 return NULL;

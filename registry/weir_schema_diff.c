@@ -575,6 +575,9 @@ weir_json_prop_info(const json_t *root, const json_t *parent, const char *name,
     return e;
 }
 
+static void weir_json_diff_member(weir_json_diff_t *d, const char *path, const json_t *a,
+                                  const json_t *b, const char *key, const char *seg, int depth);
+
 static void
 weir_json_diff_node(weir_json_diff_t *d, const char *path, const json_t *a, const json_t *b,
                     int depth)
@@ -657,17 +660,20 @@ weir_json_diff_node(weir_json_diff_t *d, const char *path, const json_t *a, cons
             free(p);
         }
     }
-    va = json_object_get(a, "items");
-    vb = json_object_get(b, "items");
+    weir_json_diff_member(d, path, a, b, "items", "[]", depth);
+    weir_json_diff_member(d, path, a, b, "additionalProperties", "{}", depth);
+}
+
+/* Compares member key of a and b, when both are schemas (objects), at
+ * path + seg. */
+static void
+weir_json_diff_member(weir_json_diff_t *d, const char *path, const json_t *a, const json_t *b,
+                      const char *key, const char *seg, int depth)
+{
+    const json_t *va = json_object_get(a, key), *vb = json_object_get(b, key);
+
     if (json_is_object(va) && json_is_object(vb)) {
-        char *p = weir_diff_path(path, "[]");
-        weir_json_diff_node(d, p, va, vb, depth + 1);
-        free(p);
-    }
-    va = json_object_get(a, "additionalProperties");
-    vb = json_object_get(b, "additionalProperties");
-    if (json_is_object(va) && json_is_object(vb)) {
-        char *p = weir_diff_path(path, "{}");
+        char *p = weir_diff_path(path, seg);
         weir_json_diff_node(d, p, va, vb, depth + 1);
         free(p);
     }

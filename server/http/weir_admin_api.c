@@ -248,6 +248,39 @@ weir_admin_may_see(const weir_admin_job_t *j, const weir_tenants_t *tenants,
     return t && weir_principal_in_group(&j->who, t->ldap_group);
 }
 
+/* Reads request j->id into *r (zeroed first); on failure answers 404 when
+ * there is no such request, 500 otherwise, and returns false. */
+static bool
+weir_admin_load_request(weir_admin_job_t *j, weir_govstore_t *gs, weir_gov_request_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    int rc = weir_govstore_request_get(gs, j->id, r);
+    if (rc == -ENOENT) {
+        weir_admin_fail(j, 404, weir_admin_error("no request %" PRId64, j->id));
+        return false;
+    }
+    if (rc != 0) {
+        weir_admin_fail(j, 500, weir_admin_error("reading request %" PRId64 " failed", j->id));
+        return false;
+    }
+    return true;
+}
+
+/* Whether j's principal may see request r (weir_admin_may_see); if not,
+ * answers 403 and returns false. */
+static bool
+weir_admin_check_see(weir_admin_job_t *j, const weir_tenants_t *tenants,
+                     const weir_gov_request_t *r)
+{
+    if (weir_admin_may_see(j, tenants, r))
+        return true;
+    weir_admin_fail(j, 403,
+                    weir_admin_error("request %" PRId64 " belongs to tenant %s: only "
+                                     "its members and administrators may see it",
+                                     j->id, r->tenant));
+    return false;
+}
+
 typedef struct weir_admin_list_s {
     weir_admin_job_t *j;
     const weir_tenants_t *tenants;
@@ -481,16 +514,8 @@ weir_admin_do_decide(weir_admin_job_t *j, weir_govstore_t *gs, bool approve)
     char err[512] = "";
     int rc;
 
-    memset(&r, 0, sizeof(r));
-    rc = weir_govstore_request_get(gs, j->id, &r);
-    if (rc == -ENOENT) {
-        weir_admin_fail(j, 404, weir_admin_error("no request %" PRId64, j->id));
+    if (!weir_admin_load_request(j, gs, &r))
         return;
-    }
-    if (rc != 0) {
-        weir_admin_fail(j, 500, weir_admin_error("reading request %" PRId64 " failed", j->id));
-        return;
-    }
     if (r.state != WEIR_GOV_REQUEST_PENDING) {
         weir_admin_fail(j, 409, weir_admin_error("request %" PRId64 " is already %s", j->id,
                                                  weir_gov_request_state_name(r.state)));
@@ -783,16 +808,8 @@ weir_admin_do_cancel(weir_admin_job_t *j, weir_govstore_t *gs, const weir_tenant
     weir_gov_request_t r;
     int rc;
 
-    memset(&r, 0, sizeof(r));
-    rc = weir_govstore_request_get(gs, j->id, &r);
-    if (rc == -ENOENT) {
-        weir_admin_fail(j, 404, weir_admin_error("no request %" PRId64, j->id));
+    if (!weir_admin_load_request(j, gs, &r))
         return;
-    }
-    if (rc != 0) {
-        weir_admin_fail(j, 500, weir_admin_error("reading request %" PRId64 " failed", j->id));
-        return;
-    }
     if (!j->admin && strcmp(r.requester ? r.requester : "", j->actor) != 0) {
         char msg[512];
         /* members of the tenant may know it exists; others learn no more */
@@ -837,22 +854,10 @@ static void
 weir_admin_do_diff_read(weir_admin_job_t *j, weir_govstore_t *gs, const weir_tenants_t *tenants)
 {
     weir_gov_request_t r;
-    int rc;
 
-    memset(&r, 0, sizeof(r));
-    rc = weir_govstore_request_get(gs, j->id, &r);
-    if (rc == -ENOENT) {
-        weir_admin_fail(j, 404, weir_admin_error("no request %" PRId64, j->id));
+    if (!weir_admin_load_request(j, gs, &r))
         return;
-    }
-    if (rc != 0) {
-        weir_admin_fail(j, 500, weir_admin_error("reading request %" PRId64 " failed", j->id));
-        return;
-    }
-    if (!weir_admin_may_see(j, tenants, &r)) {
-        weir_admin_fail(j, 403, weir_admin_error("request %" PRId64 " belongs to tenant %s: "
-                                                 "only its members and administrators may "
-                                                 "see it", j->id, r.tenant));
+    if (!weir_admin_check_see(j, tenants, &r)) {
         weir_gov_request_clear(&r);
         return;
     }
@@ -963,22 +968,9 @@ weir_admin_work(uv_work_t *w)
     }
     case WEIR_ADMIN_REQUEST_GET: {
         weir_gov_request_t r;
-        memset(&r, 0, sizeof(r));
-        rc = weir_govstore_request_get(gs, j->id, &r);
-        if (rc == -ENOENT) {
-            weir_admin_fail(j, 404, weir_admin_error("no request %" PRId64, j->id));
+        if (!weir_admin_load_request(j, gs, &r))
             break;
-        }
-        if (rc != 0) {
-            weir_admin_fail(j, 500, weir_admin_error("reading request %" PRId64 " failed",
-                                                     j->id));
-            break;
-        }
-        if (!weir_admin_may_see(j, tenants, &r)) {
-            weir_admin_fail(j, 403, weir_admin_error("request %" PRId64 " belongs to tenant "
-                                                     "%s: only its members and administrators "
-                                                     "may see it", j->id, r.tenant));
-        } else {
+        if (weir_admin_check_see(j, tenants, &r)) {
             json_t *v = weir_admin_request_json(&r);
             json_t *d = json_array();
             weir_govstore_decisions_list(gs, j->id, weir_admin_decision_cb, d);
@@ -2040,16 +2032,23 @@ weir_admin_id(weir_http_req_t *req)
     return v;
 }
 
+/* Submits op on the request {id} of the path (answers a bad id). */
 static int
-weir_admin_h_request(weir_http_req_t *req)
+weir_admin_submit_id(weir_http_req_t *req, weir_admin_op_t op)
 {
     int64_t id = weir_admin_id(req);
 
     if (id == 0)
         return 0;
-    weir_admin_job_t *j = weir_admin_job(req, WEIR_ADMIN_REQUEST_GET);
+    weir_admin_job_t *j = weir_admin_job(req, op);
     j->id = id;
     return weir_admin_submit(j);
+}
+
+static int
+weir_admin_h_request(weir_http_req_t *req)
+{
+    return weir_admin_submit_id(req, WEIR_ADMIN_REQUEST_GET);
 }
 
 static int
@@ -2153,13 +2152,7 @@ weir_admin_h_cancel(weir_http_req_t *req)
 static int
 weir_admin_h_diff(weir_http_req_t *req)
 {
-    int64_t id = weir_admin_id(req);
-
-    if (id == 0)
-        return 0;
-    weir_admin_job_t *j = weir_admin_job(req, WEIR_ADMIN_REQUEST_DIFF);
-    j->id = id;
-    return weir_admin_submit(j);
+    return weir_admin_submit_id(req, WEIR_ADMIN_REQUEST_DIFF);
 }
 
 static int

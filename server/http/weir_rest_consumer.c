@@ -37,6 +37,7 @@
 #include "weir_registry.h"
 #include "weir_rest_consumer_codec.h"
 #include "weir_rest_format.h"
+#include "weir_tenant.h"
 
 #define RESTC_TICK_MS 250
 #define RESTC_HEARTBEAT_MS 1000
@@ -518,6 +519,21 @@ restc_group_failed(restc_inst_t *in, weir_kerr_t err, const char *step)
     in->retry_ms = restc_now() + RESTC_RETRY_MS;
 }
 
+/* Starts a group operation of in: its waiter, now in->gop, calls done;
+ * in->gstate becomes gstate. */
+static restc_gop_t *
+restc_gop_start(restc_inst_t *in, void (*done)(weir_gwait_t *w), int gstate)
+{
+    restc_gop_t *op = weir_calloc(1, sizeof(*op));
+
+    op->inst = in;
+    op->w.done = done;
+    op->w.opaque = op;
+    in->gop = op;
+    in->gstate = gstate;
+    return op;
+}
+
 static void
 restc_sync_done(weir_gwait_t *w)
 {
@@ -585,12 +601,7 @@ restc_join_done(weir_gwait_t *w)
     }
     if (w->leader_id && strcmp(w->leader_id, in->member_id) == 0)
         restc_leader_assign(in, w, &ids, &as, &bufs, &n);
-    sop = weir_calloc(1, sizeof(*sop));
-    sop->inst = in;
-    sop->w.done = restc_sync_done;
-    sop->w.opaque = sop;
-    in->gop = sop;
-    in->gstate = RESTC_G_SYNCING;
+    sop = restc_gop_start(in, restc_sync_done, RESTC_G_SYNCING);
     weir_coord_sync(co, restc_s(in->group), in->generation, restc_s(in->member_id), WEIR_STR_NULL,
                     ids, as, n, &sop->w);
     for (int32_t i = 0; i < n; i++)
@@ -657,12 +668,7 @@ restc_join(restc_inst_t *in)
     a.nprotocols = 2;
     a.protocol_names = pnames;
     a.protocol_metadata = pmeta;
-    op = weir_calloc(1, sizeof(*op));
-    op->inst = in;
-    op->w.done = restc_join_done;
-    op->w.opaque = op;
-    in->gop = op;
-    in->gstate = RESTC_G_JOINING;
+    op = restc_gop_start(in, restc_join_done, RESTC_G_JOINING);
     weir_coord_join(co, &a, &op->w); /* may complete before it returns */
     free(md);
 }
@@ -1472,22 +1478,6 @@ restc_int_field(json_t *v, int64_t *out)
     return true;
 }
 
-static bool
-restc_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 200)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* POST /consumers/{group} */
 static int
 restc_create(weir_http_req_t *req)
@@ -1502,6 +1492,7 @@ restc_create(weir_http_req_t *req)
     int fmt = WEIR_REST_FMT_BINARY, reset = RESTC_RESET_LATEST;
     bool auto_commit = true;
     int64_t min_bytes = -1, rto = -1;
+    const char *bad;
 
     if (rc->stopped) {
         weir_http_respond_error(req, 503, RESTC_E_UNAVAILABLE, "The broker is shutting down");
@@ -1514,11 +1505,9 @@ restc_create(weir_http_req_t *req)
     if (!(b = restc_body(req, true)))
         return 0;
     if ((v = json_object_get(b, "name")) && !json_is_null(v)) {
-        if (!json_is_string(v) || !restc_name_ok(json_string_value(v))) {
-            json_decref(b);
-            weir_http_respond_error(req, 422, RESTC_E_INVALID,
-                                    "name must be 1 to 200 characters of [a-zA-Z0-9._-]");
-            return 0;
+        if (!json_is_string(v) || !weir_kafka_name_ok(json_string_value(v), 200)) {
+            bad = "name must be 1 to 200 characters of [a-zA-Z0-9._-]";
+            goto invalid;
         }
         snprintf(name, sizeof(name), "%s", json_string_value(v));
     } else {
@@ -1533,10 +1522,8 @@ restc_create(weir_http_req_t *req)
                   ? weir_rest_fmt_parse(json_string_value(v), strlen(json_string_value(v)))
                   : -1;
         if (fmt <= WEIR_REST_FMT_NONE) {
-            json_decref(b);
-            weir_http_respond_error(req, 422, RESTC_E_INVALID,
-                                    "format must be binary, json, avro or jsonschema");
-            return 0;
+            bad = "format must be binary, json, avro or jsonschema";
+            goto invalid;
         }
     }
     if ((v = json_object_get(b, "auto.offset.reset")) && !json_is_null(v)) {
@@ -1548,10 +1535,8 @@ restc_create(weir_http_req_t *req)
         else if (strcmp(s, "none") == 0)
             reset = RESTC_RESET_NONE;
         else {
-            json_decref(b);
-            weir_http_respond_error(req, 422, RESTC_E_INVALID,
-                                    "auto.offset.reset must be earliest, latest or none");
-            return 0;
+            bad = "auto.offset.reset must be earliest, latest or none";
+            goto invalid;
         }
     }
     if ((v = json_object_get(b, "auto.commit.enable")) && !json_is_null(v)) {
@@ -1563,28 +1548,21 @@ restc_create(weir_http_req_t *req)
         else if (s && strcasecmp(s, "false") == 0)
             auto_commit = false;
         else {
-            json_decref(b);
-            weir_http_respond_error(req, 422, RESTC_E_INVALID,
-                                    "auto.commit.enable must be true or false");
-            return 0;
+            bad = "auto.commit.enable must be true or false";
+            goto invalid;
         }
     }
     if ((v = json_object_get(b, "fetch.min.bytes")) && !json_is_null(v)) {
         if (!restc_int_field(v, &x) || x < -1 || x > INT32_MAX) {
-            json_decref(b);
-            weir_http_respond_error(req, 422, RESTC_E_INVALID,
-                                    "fetch.min.bytes must be an integer from -1 to 2147483647");
-            return 0;
+            bad = "fetch.min.bytes must be an integer from -1 to 2147483647";
+            goto invalid;
         }
         min_bytes = x;
     }
     if ((v = json_object_get(b, "consumer.request.timeout.ms")) && !json_is_null(v)) {
         if (!restc_int_field(v, &x) || x < 0 || x > RESTC_MAX_TIMEOUT_MS * 10) {
-            json_decref(b);
-            weir_http_respond_error(req, 422, RESTC_E_INVALID,
-                                    "consumer.request.timeout.ms must be an integer from 0 to "
-                                    "300000");
-            return 0;
+            bad = "consumer.request.timeout.ms must be an integer from 0 to 300000";
+            goto invalid;
         }
         rto = x;
     }
@@ -1629,6 +1607,10 @@ restc_create(weir_http_req_t *req)
              "group=%s instance=%s format=%s principal=User:%s", group, name,
              weir_rest_fmt_name(in->fmt), in->owner.user ? in->owner.user : "");
     weir_http_respond_json(req, 200, json_pack("{s:s, s:s}", "instance_id", name, "base_uri", uri));
+    return 0;
+invalid:
+    json_decref(b);
+    weir_http_respond_error(req, 422, RESTC_E_INVALID, "%s", bad);
     return 0;
 }
 
@@ -1888,6 +1870,19 @@ restc_assignments_get(weir_http_req_t *req)
 /* ------------------------------------------------------------------ */
 /* Positions                                                           */
 
+/* The assigned partition tp of in, or NULL after answering 409. */
+static restc_part_t *
+restc_assigned(weir_http_req_t *req, restc_inst_t *in, const weir_restc_tp_t *tp)
+{
+    restc_part_t *p = restc_part_find(in, tp->topic, tp->partition);
+
+    if (!p)
+        weir_http_respond_error(req, 409, RESTC_E_STATE,
+                                "No current assignment for partition %s-%d", tp->topic,
+                                tp->partition);
+    return p;
+}
+
 static int
 restc_seek(weir_http_req_t *req)
 {
@@ -1908,12 +1903,8 @@ restc_seek(weir_http_req_t *req)
                                     i);
             goto out;
         }
-        if (!restc_part_find(in, l.v[i].topic, l.v[i].partition)) {
-            weir_http_respond_error(req, 409, RESTC_E_STATE,
-                                    "No current assignment for partition %s-%d", l.v[i].topic,
-                                    l.v[i].partition);
+        if (!restc_assigned(req, in, &l.v[i]))
             goto out;
-        }
     }
     for (size_t i = 0; i < l.n; i++)
         restc_part_find(in, l.v[i].topic, l.v[i].partition)->position = offs[i];
@@ -1938,12 +1929,8 @@ restc_seek_edge(weir_http_req_t *req, bool end)
     if (!restc_parse_tps(req, b, "partitions", false, &l, NULL, NULL))
         goto out;
     for (size_t i = 0; i < l.n; i++) {
-        if (!restc_part_find(in, l.v[i].topic, l.v[i].partition)) {
-            weir_http_respond_error(req, 409, RESTC_E_STATE,
-                                    "No current assignment for partition %s-%d", l.v[i].topic,
-                                    l.v[i].partition);
+        if (!restc_assigned(req, in, &l.v[i]))
             goto out;
-        }
     }
     for (size_t i = 0; i < l.n; i++) {
         restc_part_t *p = restc_part_find(in, l.v[i].topic, l.v[i].partition);

@@ -13,6 +13,7 @@
 #include "weir_avro_payload.h"
 #include "weir_buf.h"
 #include "weir_common.h"
+#include "weir_varint.h"
 
 /* ------------------------------------------------------------------ */
 /* Topic partition lists                                               */
@@ -339,25 +340,20 @@ weir_ajr_fail(weir_ajr_t *r, const char *fmt, ...)
 static bool
 weir_ajr_varint(weir_ajr_t *r, int maxbytes, int64_t *out)
 {
-    uint64_t v = 0;
-    int shift = 0;
+    const uint8_t *q;
 
-    for (int i = 0; i < maxbytes; i++) {
-        uint8_t b;
-
-        if (r->pos >= r->len) {
-            weir_ajr_fail(r, "truncated: the payload ends inside a number");
-            return false;
-        }
-        b = r->p[r->pos++];
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-            return true;
-        }
-        shift += 7;
+    if (r->pos < r->len && (q = weir_varint_at(r->p + r->pos, r->p + r->len, maxbytes, out))) {
+        r->pos = (size_t)(q - r->p);
+        return true;
     }
-    weir_ajr_fail(r, "a variable-length number is longer than %d bytes", maxbytes);
+    /* fewer than maxbytes bytes left, all continued: it ends with them */
+    if (r->len - r->pos < (size_t)maxbytes) {
+        r->pos = r->len;
+        weir_ajr_fail(r, "truncated: the payload ends inside a number");
+    } else {
+        r->pos += (size_t)maxbytes;
+        weir_ajr_fail(r, "a variable-length number is longer than %d bytes", maxbytes);
+    }
     return false;
 }
 

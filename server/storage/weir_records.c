@@ -12,6 +12,7 @@
 #include "weir_records.h"
 
 #include "weir_common.h"
+#include "weir_varint.h"
 
 /* Smallest encoded record body: attributes, timestampDelta, offsetDelta, key
  * length, value length and header count, one byte each. */
@@ -190,44 +191,16 @@ weir_record_iter_next(weir_record_iter_t *it, weir_record_t *rec)
     return true;
 }
 
-/* weir_rd_uvarlong() inline over [p, end): NULL when truncated or longer
- * than max bytes (max >= 2).  The one- and two-byte cases go first. */
-static inline const uint8_t *
-weir_kv_uvarlong(const uint8_t *p, const uint8_t *end, int max, uint64_t *out)
-{
-    uint64_t v = 0;
-    int shift = 0;
-
-    if (__builtin_expect(p < end && !(p[0] & 0x80), 1)) {
-        *out = p[0];
-        return p + 1;
-    }
-    if (__builtin_expect(end - p >= 2 && !(p[1] & 0x80), 1)) {
-        *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
-        return p + 2;
-    }
-    for (int i = 0; i < max; i++, p++) {
-        if (p >= end)
-            return NULL;
-        v |= (uint64_t)(p[0] & 0x7f) << shift;
-        if (!(p[0] & 0x80)) {
-            *out = v;
-            return p + 1;
-        }
-        shift += 7;
-    }
-    return NULL;
-}
-
 /* weir_rd_varint(): zig-zag, at most 5 bytes, unsigned form <= UINT32_MAX. */
 static inline const uint8_t *
 weir_kv_varint(const uint8_t *p, const uint8_t *end, int32_t *out)
 {
     uint64_t v;
 
-    p = weir_kv_uvarlong(p, end, 5, &v);
+    p = weir_uvarint_at(p, end, 5, &v);
     if (!p || v > UINT32_MAX)
         return NULL;
+    /* zig-zag in 32 bits: weir_zigzag64() costs a few instructions a record here */
     *out = (int32_t)(((uint32_t)v >> 1) ^ (~((uint32_t)v & 1) + 1));
     return p;
 }
@@ -270,10 +243,10 @@ weir_kv_record(const weir_record_iter_t *it, const uint8_t **pp, const uint8_t *
         return false;
     end = p + rlen;
     q = p + 1; /* record attributes: unused in v2 */
-    q = weir_kv_uvarlong(q, end, 10, &u);
+    q = weir_uvarint_at(q, end, 10, &u);
     if (!q)
         return false;
-    ts_delta = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
+    ts_delta = weir_zigzag64(u);
     if (!(q = weir_kv_varint(q, end, &kv->offset_delta)) ||
         !(q = weir_kv_bytes(q, end, true, &kv->key)) ||
         !(q = weir_kv_bytes(q, end, true, &kv->value)) || !(q = weir_kv_varint(q, end, &hcount)))

@@ -22,6 +22,7 @@
 
 #include "weir_registry.h"
 #include "weir_store.h"
+#include "weir_test_tmp.h"
 
 #define REC_A                                                                                      \
     "{\"type\":\"record\",\"name\":\"User\",\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}"
@@ -44,19 +45,15 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/weir-test-registry-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    weir_test_mkdtemp(tmpdir, sizeof(tmpdir), "registry");
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return weir_test_rmtree(tmpdir);
 }
 
 static weir_registry_t *

@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "weir_test_tls.h"
 #include "weir_tls.h"
 
 static char tmpdir[64];
@@ -44,41 +45,6 @@ make_key(void)
     EVP_PKEY *k = EVP_EC_gen("P-256");
     assert_non_null(k);
     return k;
-}
-
-static X509 *
-make_cert(EVP_PKEY *key, const char *subject_rdns[][2], size_t nrdn, X509 *issuer,
-          EVP_PKEY *issuer_key, bool ca, long serial)
-{
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    X509V3_CTX v3;
-    X509_EXTENSION *ext;
-
-    assert_non_null(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key);
-    for (size_t i = 0; i < nrdn; i++)
-        X509_NAME_add_entry_by_txt(name, subject_rdns[i][0], MBSTRING_UTF8,
-                                   (const unsigned char *)subject_rdns[i][1], -1, -1, 0);
-    X509_set_subject_name(x, name);
-    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-    X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE"
-                                                                  : "CA:FALSE");
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    if (!ca) {
-        ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost");
-        X509_add_ext(x, ext, -1);
-        X509_EXTENSION_free(ext);
-    }
-    assert_true(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0);
-    X509_NAME_free(name);
-    return x;
 }
 
 static void
@@ -108,8 +74,7 @@ setup_certs(void **state)
     X509 *ca, *srv, *cli, *other, *ocli;
 
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/weir-test-tls-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    weir_test_mkdtemp(tmpdir, sizeof(tmpdir), "tls");
     snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", tmpdir);
     snprintf(srv_bundle, sizeof(srv_bundle), "%s/server.pem", tmpdir);
     snprintf(srv_enc_bundle, sizeof(srv_enc_bundle), "%s/server-enc.pem", tmpdir);
@@ -120,15 +85,15 @@ setup_certs(void **state)
     snprintf(other_cli_pem, sizeof(other_cli_pem), "%s/other-client.pem", tmpdir);
 
     ca_key = make_key();
-    ca = make_cert(ca_key, ca_rdn, 2, NULL, NULL, true, 1);
+    ca = weir_test_cert(ca_key, ca_rdn, 2, NULL, NULL, true, 1);
     srv_key = make_key();
-    srv = make_cert(srv_key, srv_rdn, 2, ca, ca_key, false, 2);
+    srv = weir_test_cert(srv_key, srv_rdn, 2, ca, ca_key, false, 2);
     c_key = make_key();
-    cli = make_cert(c_key, cli_rdn, 4, ca, ca_key, false, 3);
+    cli = weir_test_cert(c_key, cli_rdn, 4, ca, ca_key, false, 3);
     o_key = make_key();
-    other = make_cert(o_key, other_rdn, 2, NULL, NULL, true, 4);
+    other = weir_test_cert(o_key, other_rdn, 2, NULL, NULL, true, 4);
     oc_key = make_key();
-    ocli = make_cert(oc_key, cli_rdn, 4, other, o_key, false, 5);
+    ocli = weir_test_cert(oc_key, cli_rdn, 4, other, o_key, false, 5);
 
     write_pem(ca_pem, NULL, NULL, ca);
     {
@@ -162,11 +127,8 @@ setup_certs(void **state)
 static int
 teardown_certs(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return weir_test_rmtree(tmpdir);
 }
 
 /* ------------------------------------------------------------------ */

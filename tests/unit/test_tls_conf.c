@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "weir_conf.h"
+#include "weir_test_tls.h"
 #include "weir_tls.h"
 
 static char tmpdir[64];
@@ -41,34 +42,9 @@ static char ca_path[128], other_ca_path[128];
 static X509 *
 make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca, long serial)
 {
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    X509V3_CTX v3;
-    X509_EXTENSION *ext;
+    const char *rdn[][2] = {{"O", "Campus"}, {"CN", cn}};
 
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Campus", -1, -1,
-                               0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, name);
-    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-    X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE"
-                                                                  : "CA:FALSE");
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    if (!ca) {
-        ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost");
-        X509_add_ext(x, ext, -1);
-        X509_EXTENSION_free(ext);
-    }
-    assert_true(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0);
-    X509_NAME_free(name);
-    return x;
+    return weir_test_cert(key, rdn, 2, issuer, issuer_key, ca, serial);
 }
 
 static char *
@@ -141,8 +117,7 @@ setup(void **state)
     X509 *ca, *srv, *other, *osrv;
 
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/weir-test-tlsconf-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    weir_test_mkdtemp(tmpdir, sizeof(tmpdir), "tlsconf");
     ca = make_cert(ca_key, "Test CA", NULL, NULL, true, 1);
     srv = make_cert(srv_key, "localhost", ca, ca_key, false, 2);
     other = make_cert(o_key, "Other CA", NULL, NULL, true, 3);
@@ -174,16 +149,13 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char cmd[128];
-
     (void)state;
     free(ca_text);
     free(chain_text);
     free(other_chain_text);
     free(key_text);
     free(enc_key_text);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return weir_test_rmtree(tmpdir);
 }
 
 /* ------------------------------------------------------------------ */

@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "weir_common.h"
+#include "weir_test_tls.h"
 #include "weir_tls.h"
 
 static char tmpdir[64], ca_path[128], ks_path[128];
@@ -39,32 +40,9 @@ static char tmpdir[64], ca_path[128], ks_path[128];
 static X509 *
 make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca)
 {
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    X509V3_CTX v3;
-    X509_EXTENSION *ext;
+    const char *rdn[][2] = {{"CN", cn}};
 
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 1 : 2);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, name);
-    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-    X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE"
-                                                                  : "CA:FALSE");
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    if (!ca) {
-        ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost");
-        X509_add_ext(x, ext, -1);
-        X509_EXTENSION_free(ext);
-    }
-    assert_true(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0);
-    X509_NAME_free(name);
-    return x;
+    return weir_test_cert(key, rdn, 1, issuer, issuer_key, ca, ca ? 1 : 2);
 }
 
 static int
@@ -75,8 +53,7 @@ setup(void **state)
     FILE *f;
 
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/weir-test-tlsio-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    weir_test_mkdtemp(tmpdir, sizeof(tmpdir), "tlsio");
     snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", tmpdir);
     snprintf(ks_path, sizeof(ks_path), "%s/server.pem", tmpdir);
     ca = make_cert(ca_key, "Test CA", NULL, NULL, true);
@@ -98,11 +75,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return weir_test_rmtree(tmpdir);
 }
 
 /* A server TLS state on one end of a non-blocking socket pair and an
