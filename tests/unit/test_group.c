@@ -71,10 +71,15 @@ fx_new(void)
     return f;
 }
 
+/* uv_run(UV_RUN_ONCE) runs due timers before it polls: when this timer is
+ * already due as the iteration starts, the poll that follows would block
+ * until the next unrelated event (a session timer seconds away), so the
+ * timer also stops the loop, which makes that poll return at once. */
 static void
 fx_on_tick(uv_timer_t *t)
 {
     *(int *)t->data = 1;
+    uv_stop(t->loop);
 }
 
 /* Runs the loop for about ms milliseconds. */
@@ -105,6 +110,25 @@ run_until(fx_t *f, const int *flag, uint64_t max_ms)
         run_for(f, 2);
         if (uv_now(&f->loop) - start > max_ms)
             fail_msg("condition not reached within %llu ms", (unsigned long long)max_ms);
+    }
+}
+
+/* Runs the loop until the coordinator has no store write queued or in
+ * flight (at most max_ms), writes queued by the completion of others
+ * included.  Writes are fsynced by a worker thread: how long they take
+ * depends on the disk and the machine's load, so a test waits for them to
+ * be done, never for a fixed time. */
+static void
+run_until_written(fx_t *f, uint64_t max_ms)
+{
+    uint64_t start;
+
+    uv_update_time(&f->loop);
+    start = uv_now(&f->loop);
+    while (weir_coord_pending_writes(f->co) != 0) {
+        run_for(f, 2);
+        if (uv_now(&f->loop) - start > max_ms)
+            fail_msg("store writes not done within %llu ms", (unsigned long long)max_ms);
     }
 }
 
@@ -1509,19 +1533,26 @@ test_retention(void **state)
     char m[256];
     int32_t gen;
     commit_t c;
-    int64_t now = weir_wall_ms(), minute = 60000;
+    int64_t t, empty_since, minute = 60000;
     weir_group_t *g;
 
     (void)state;
     f->conf.offsets_retention_minutes = 1;
-    /* Group-less commits: each expires a retention after its commit. */
+    /* Group-less commits: each expires a retention after its commit.  The
+     * expiry times are relative to the commit time the coordinator
+     * recorded, and each expiry's deletes are waited for until written
+     * (an fsync, as long as the disk takes). */
     do_commit(f, &c, "simple", -1, "", NULL, "t", 0, 1, "");
     run_until(f, &c.tw.done, 2000);
-    weir_coord_expire_offsets(f->co, now + minute - 5000);
-    run_for(f, 30);
+    g = grp(f, "simple");
+    assert_non_null(g);
+    t = weir_group_offset(g, S("t"), 0)->commit_ms;
+    weir_coord_expire_offsets(f->co, t + minute - 1);
+    assert_int_equal(weir_coord_pending_writes(f->co), 0); /* nothing to delete */
     assert_int_equal(committed(f, "simple", "t", 0), 1);
-    weir_coord_expire_offsets(f->co, now + minute + 5000);
-    run_for(f, 50);
+    weir_coord_expire_offsets(f->co, t + minute);
+    assert_int_equal(weir_coord_pending_writes(f->co), 1);
+    run_until_written(f, 2000);
     assert_int_equal(committed(f, "simple", "t", 0), -1);
     assert_int_equal(db_int(f, "SELECT count(*) FROM offsets WHERE group_id = 'simple'"), 0);
     /* ... and the group, left with nothing, is forgotten. */
@@ -1535,25 +1566,36 @@ test_retention(void **state)
     run_until(f, &c.tw.done, 2000);
     do_commit(f, &c, "cg", gen, m, NULL, "b", 0, 6, "");
     run_until(f, &c.tw.done, 2000);
-    weir_coord_expire_offsets(f->co, weir_wall_ms() + minute + 5000);
-    run_for(f, 50);
+    run_until_written(f, 2000); /* the group's record */
+    t = weir_group_offset(g, S("b"), 0)->commit_ms;
+    weir_coord_expire_offsets(f->co, t + minute);
+    run_until_written(f, 2000);
     assert_int_equal(committed(f, "cg", "a", 0), 5);
     assert_int_equal(committed(f, "cg", "b", 0), -1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM offsets WHERE group_id = 'cg'"), 1);
     /* Once empty, all its offsets expire a retention after it became
-     * empty, whatever their commit time. */
+     * empty, whatever their commit time: made to have become empty half a
+     * retention before "a" was committed, the group loses "a" half a
+     * retention after that commit. */
     {
         weir_leave_member_t lm = {.member_id = S(m), .instance_id = WEIR_STR_NULL};
         assert_int_equal(weir_coord_leave(f->co, S("cg"), &lm, 1), WEIR_KERR_NONE);
     }
     assert_int_equal(g->state, WEIR_GROUP_EMPTY);
-    g->empty_since_ms = weir_wall_ms() - 30000; /* became empty half a retention ago */
-    weir_coord_expire_offsets(f->co, weir_wall_ms());
-    run_for(f, 30);
+    run_until_written(f, 2000); /* the record of its emptiness */
+    t = weir_group_offset(g, S("a"), 0)->commit_ms;
+    empty_since = t - minute / 2; /* became empty half a retention before "a" */
+    g->empty_since_ms = empty_since;
+    weir_coord_expire_offsets(f->co, empty_since + minute - 1);
+    assert_int_equal(weir_coord_pending_writes(f->co), 0); /* nothing to delete */
     assert_int_equal(committed(f, "cg", "a", 0), 5);
-    weir_coord_expire_offsets(f->co, weir_wall_ms() + 31000);
-    run_for(f, 50);
+    weir_coord_expire_offsets(f->co, empty_since + minute);
+    assert_int_equal(weir_coord_pending_writes(f->co), 1);
+    /* The offset's delete, then that of the group's record. */
+    run_until_written(f, 2000);
     assert_int_equal(committed(f, "cg", "a", 0), -1);
     assert_null(grp(f, "cg"));
+    assert_int_equal(db_int(f, "SELECT count(*) FROM offsets WHERE group_id = 'cg'"), 0);
     assert_int_equal(db_int(f, "SELECT count(*) FROM consumer_groups WHERE group_id = 'cg'"), 0);
     fx_free(f);
 }
@@ -1607,7 +1649,7 @@ test_persistence(void **state)
     assert_int_equal(j.err, WEIR_KERR_NONE);
     assert_int_equal(j.generation, 1);
     /* The restart counted as the moment it became empty. */
-    run_for(f, 20);
+    run_until_written(f, 2000);
     assert_int_equal(db_int(f, "SELECT count(*) FROM consumer_groups WHERE group_id = 'g'"), 1);
     fx_free(f);
 }
@@ -1624,7 +1666,7 @@ test_topic_deleted(void **state)
     do_commit(f, &c, "a", -1, "", NULL, "kept", 0, 2, "");
     run_until(f, &c.tw.done, 2000);
     weir_coord_topic_deleted(f->co, "gone");
-    run_for(f, 50);
+    run_until_written(f, 2000);
     assert_int_equal(committed(f, "a", "gone", 0), -1);
     assert_int_equal(committed(f, "a", "kept", 0), 2);
     assert_int_equal(db_int(f, "SELECT count(*) FROM offsets WHERE topic = 'gone'"), 0);
