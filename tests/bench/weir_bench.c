@@ -19,6 +19,12 @@
  * it reaches the end, until it has read N records.  The time from each such
  * rewind to the next record is left out of the consume time and reported
  * apart, with the number of rewinds and the retained range.
+ *
+ * With --schema-id N every record value is in Confluent's wire format for
+ * the Avro schema "bytes": magic byte 0, the schema id N (4 bytes, big
+ * endian), then an Avro bytes value (zig-zag varint length, then the bytes)
+ * whose length makes the whole value S bytes, so that a broker validating
+ * schema ids or payloads accepts every record (tests/bench/run-registry).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -51,6 +57,9 @@
 #define BENCH_TOPIC_MAX_LEN 249
 #define BENCH_CONSUME_BATCH 10000
 #define BENCH_RPC_TIMEOUT_MS 10000
+#define BENCH_MAX_SCHEMA_ID 2147483647L
+#define BENCH_FRAME_HEADER 5 /* magic byte 0 and the 4-byte schema id */
+#define BENCH_OPT_SCHEMA_ID 256 /* getopt value of --schema-id (no short form) */
 
 typedef struct bench_opts_s {
     const char *bootstrap; /* NULL in --mock mode */
@@ -62,6 +71,8 @@ typedef struct bench_opts_s {
     bool create_topic;
     const char *debug; /* librdkafka debug contexts for both clients, or NULL */
     long fetch_bytes;  /* max.partition.fetch.bytes */
+    long schema_id;    /* --schema-id, or -1: values are plain bytes */
+    long avro_len;     /* with schema_id: length of the Avro bytes value */
 } bench_opts_t;
 
 typedef struct bench_result_s {
@@ -118,6 +129,12 @@ usage(FILE *out)
             "                             \"fetch,msg\" (logged to stderr)\n"
             "  -X, --property KEY=VALUE   extra librdkafka setting for both clients, e.g.\n"
             "                             security.protocol=ssl (repeatable, up to 32)\n"
+            "      --schema-id N          make every value Confluent-framed Avro for the\n"
+            "                             schema \"bytes\" registered as id N (0..%ld):\n"
+            "                             byte 0, N as 4 bytes big endian, then a zig-zag\n"
+            "                             varint length and that many bytes, filling the\n"
+            "                             value to exactly S bytes (S >= 6; a few sizes\n"
+            "                             have no exact encoding and are refused)\n"
             "  -V, --version              print the librdkafka version and exit\n"
             "  -h, --help                 print this help and exit\n"
             "\n"
@@ -132,7 +149,7 @@ usage(FILE *out)
             "Exit status: 0 success, 1 the run failed, 2 bad usage.\n",
             progname, BENCH_DEFAULT_TOPIC, BENCH_DEFAULT_COUNT, BENCH_MAX_COUNT, BENCH_DEFAULT_SIZE,
             BENCH_MAX_SIZE, BENCH_DEFAULT_TIMEOUT, BENCH_MAX_TIMEOUT, BENCH_DEFAULT_FETCH_BYTES,
-            BENCH_MAX_SIZE + 1024, BENCH_MAX_FETCH_BYTES);
+            BENCH_MAX_SIZE + 1024, BENCH_MAX_FETCH_BYTES, BENCH_MAX_SCHEMA_ID);
 }
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -173,6 +190,34 @@ parse_long(const char *s, long min, long max, long *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* Bytes of the zig-zag varint of a non-negative v. */
+static long
+zigzag_len(long v)
+{
+    unsigned long z = (unsigned long)v << 1;
+    long n = 1;
+
+    while (z >= 0x80) {
+        z >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* The length L of the Avro bytes value that makes a framed record exactly
+ * size bytes (header + varint(L) + L), or -1 if no L does. */
+static long
+avro_bytes_len(long size)
+{
+    for (long vlen = 1; vlen <= 5; vlen++) {
+        long len = size - BENCH_FRAME_HEADER - vlen;
+
+        if (len >= 0 && zigzag_len(len) == vlen)
+            return len;
+    }
+    return -1;
 }
 
 /* Kafka's topic name rule: 1..249 of [A-Za-z0-9._-], not "." or "..". */
@@ -244,6 +289,7 @@ parse_args(int argc, char **argv, bench_opts_t *o)
         {"debug", required_argument, NULL, 'd'},
         {"fetch-bytes", required_argument, NULL, 'F'},
         {"property", required_argument, NULL, 'X'},
+        {"schema-id", required_argument, NULL, BENCH_OPT_SCHEMA_ID},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -259,6 +305,8 @@ parse_args(int argc, char **argv, bench_opts_t *o)
     o->create_topic = true;
     o->debug = NULL;
     o->fetch_bytes = BENCH_DEFAULT_FETCH_BYTES;
+    o->schema_id = -1;
+    o->avro_len = -1;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":b:mt:n:s:T:d:F:X:Vh", longopts, NULL)) != -1) {
@@ -323,6 +371,13 @@ parse_args(int argc, char **argv, bench_opts_t *o)
             }
             extra_props[n_extra_props++] = optarg;
             break;
+        case BENCH_OPT_SCHEMA_ID:
+            if (parse_long(optarg, 0, BENCH_MAX_SCHEMA_ID, &o->schema_id) != 0) {
+                fail("--schema-id: expected an integer 0..%ld, got \"%s\"", BENCH_MAX_SCHEMA_ID,
+                     optarg);
+                return 2;
+            }
+            break;
         case 'V':
             printf("weir_bench (librdkafka %s)\n", rd_kafka_version_str());
             return 1;
@@ -347,6 +402,16 @@ parse_args(int argc, char **argv, bench_opts_t *o)
         else
             fail("give exactly one of --bootstrap HOST:PORT and --mock (see --help)");
         return 2;
+    }
+    if (o->schema_id >= 0) {
+        o->avro_len = avro_bytes_len(o->size);
+        if (o->avro_len < 0) {
+            fail("--schema-id: no Avro bytes value makes a framed record of exactly %ld bytes "
+                 "(the minimum is %d; try --size %ld)",
+                 o->size, BENCH_FRAME_HEADER + 1,
+                 o->size < BENCH_FRAME_HEADER + 1 ? (long)BENCH_FRAME_HEADER + 1 : o->size + 1);
+            return 2;
+        }
     }
     if (o->mock)
         o->create_topic = false; /* the mock topic is made with rd_kafka_mock_topic_create */
@@ -600,6 +665,29 @@ run_produce(const bench_opts_t *o, const char *bootstrap, bench_result_t *res)
     }
     for (long i = 0; i < o->size; i++)
         payload[i] = (char)('a' + i % 26);
+    if (o->schema_id >= 0) {
+        /* Confluent framing, then the Avro bytes value: its zig-zag varint
+         * length (avro_len >= 0, so zig-zag is just 2 * avro_len) and the
+         * letters already there fill the rest. */
+        unsigned long id = (unsigned long)o->schema_id, z = (unsigned long)o->avro_len << 1;
+        long pos = BENCH_FRAME_HEADER;
+
+        payload[0] = 0;
+        payload[1] = (char)((id >> 24) & 0xff);
+        payload[2] = (char)((id >> 16) & 0xff);
+        payload[3] = (char)((id >> 8) & 0xff);
+        payload[4] = (char)(id & 0xff);
+        while (z >= 0x80) {
+            payload[pos++] = (char)((z & 0x7f) | 0x80);
+            z >>= 7;
+        }
+        payload[pos++] = (char)z;
+        if (pos + o->avro_len != o->size) {
+            fail("internal error: framed value of %ld bytes, expected %ld", pos + o->avro_len,
+                 o->size);
+            goto out;
+        }
+    }
 
     t0 = now_s();
     last_progress = t0;
@@ -932,6 +1020,9 @@ main(int argc, char **argv)
            "librdkafka=%s\n",
            o.mock ? "mock" : "broker", bootstrap, o.topic, o.count, o.size,
            (double)o.count * (double)o.size / 1e6, rd_kafka_version_str());
+    if (o.schema_id >= 0)
+        printf("values: Confluent-framed Avro \"bytes\", schema id %ld, %ld payload bytes\n",
+               o.schema_id, o.avro_len);
     fflush(stdout);
 
     rc = run_produce(&o, bootstrap, &res);
