@@ -423,7 +423,7 @@ weir_http_conn_error(weir_http_conn_t *hc, int status, const char *message)
     msg = weir_http_build(status, WEIR_HTTP_JSON, NULL, 0, text, strlen(text), false, true,
                           false);
     free(text);
-    weir_conn_close_after_write(conn, "HTTP error", true);
+    weir_conn_close_after_write_linger(conn, "HTTP error", true);
     weir_conn_send(conn, msg);
 }
 

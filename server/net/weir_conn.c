@@ -215,6 +215,8 @@ weir_conn_set_events(weir_conn_t *conn, int events)
 static bool
 weir_conn_want_read(const weir_conn_t *conn)
 {
+    if (conn->lingering)
+        return !conn->closing;
     if (conn->closing || conn->close_pending || conn->peer_eof || conn->muted ||
         conn->out_bytes >= WEIR_CONN_OUT_HIGH)
         return false;
@@ -323,10 +325,65 @@ weir_conn_close_after_write(weir_conn_t *conn, const char *reason, bool quiet)
 }
 
 void
+weir_conn_close_after_write_linger(weir_conn_t *conn, const char *reason, bool quiet)
+{
+    if (conn->closing || conn->close_pending)
+        return;
+    conn->close_linger = true;
+    weir_conn_close_after_write(conn, reason, quiet);
+}
+
+/* The answer is out: shut the write side and read what is still coming
+ * (weir_conn_close_after_write_linger). */
+static void
+weir_conn_linger(weir_conn_t *conn)
+{
+    if (conn->tls)
+        weir_conn_tls_goodbye(conn);
+    if (shutdown(conn->fd, SHUT_WR) != 0) {
+        weir_conn_close_level(conn, conn->close_quiet ? WEIR_LOG_DEBUG : WEIR_LOG_INFO,
+                              conn->close_reason);
+        return;
+    }
+    conn->lingering = true;
+    conn->linger_until_ms = weir_mono_ms() + WEIR_CONN_LINGER_MS;
+    weir_conn_update_events(conn);
+}
+
+/* Lingering: input is read and dropped (TLS records too, undecrypted);
+ * the end of input, an error, the time or the byte limit close. */
+static void
+weir_conn_on_readable_linger(weir_conn_t *conn)
+{
+    uint8_t scratch[16384];
+
+    for (int i = 0; i < 16; i++) { /* at most 16 reads per wake-up (fairness) */
+        ssize_t n = read(conn->fd, scratch, sizeof(scratch));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0)
+            goto close;
+        conn->linger_bytes += (size_t)n;
+        if (conn->linger_bytes >= WEIR_CONN_LINGER_BYTES)
+            goto close;
+    }
+    return;
+close:
+    weir_conn_close_level(conn, conn->close_quiet ? WEIR_LOG_DEBUG : WEIR_LOG_INFO,
+                          conn->close_reason);
+}
+
+void
 weir_conn_drain(weir_conn_t *conn, const char *reason)
 {
     if (conn->closing)
         return;
+    if (conn->lingering) {
+        weir_conn_close_level(conn, WEIR_LOG_DEBUG, conn->close_reason);
+        return;
+    }
     if (!conn->close_pending) {
         conn->close_pending = true;
         conn->close_quiet = true;
@@ -345,9 +402,14 @@ weir_conn_drain(weir_conn_t *conn, const char *reason)
 static void
 weir_conn_close_if_done(weir_conn_t *conn)
 {
-    if ((!conn->close_pending && !conn->peer_eof) || conn->closing || conn->out_head ||
-        (conn->tls && weir_tls_out_total(conn->tls) > 0) || weir_conn_proto(conn)->busy(conn))
+    if ((!conn->close_pending && !conn->peer_eof) || conn->closing || conn->lingering ||
+        conn->out_head || (conn->tls && weir_tls_out_total(conn->tls) > 0) ||
+        weir_conn_proto(conn)->busy(conn))
         return;
+    if (conn->close_pending && conn->close_linger && !conn->peer_eof) {
+        weir_conn_linger(conn);
+        return;
+    }
     if (conn->tls)
         weir_conn_tls_goodbye(conn);
     if (!conn->close_pending) {
@@ -938,6 +1000,11 @@ weir_conn_on_io(uv_poll_t *poll, int status, int events)
         weir_conn_close(conn, uv_strerror(status));
         return;
     }
+    if (conn->lingering) {
+        if (events & UV_READABLE)
+            weir_conn_on_readable_linger(conn);
+        return;
+    }
     if (events & UV_READABLE) {
         if (conn->tls)
             weir_conn_on_readable_tls(conn);
@@ -980,6 +1047,12 @@ weir_conn_on_eof(weir_conn_t *conn)
 void
 weir_conn_tick(weir_conn_t *conn, int64_t now_ms)
 {
+    if (conn->lingering) {
+        if (!conn->closing && now_ms >= conn->linger_until_ms)
+            weir_conn_close_level(conn, conn->close_quiet ? WEIR_LOG_DEBUG : WEIR_LOG_INFO,
+                                  conn->close_reason);
+        return;
+    }
     if (!conn->closing && weir_conn_proto(conn)->tick)
         weir_conn_proto(conn)->tick(conn, now_ms);
 }

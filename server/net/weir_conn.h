@@ -144,6 +144,10 @@ struct weir_conn_s {
     bool close_quiet;         /* ... and log that close at debug level */
     char *close_reason;
     bool peer_eof;            /* the peer half-closed (eof_drains protocols) */
+    bool close_linger;        /* ... and linger after that write (see below) */
+    bool lingering;           /* answer written, write side shut, discarding input */
+    int64_t linger_until_ms;  /* monotonic end of the lingering */
+    size_t linger_bytes;      /* input discarded while lingering */
 
     void *proto_state;        /* the protocol's per-connection state (HTTP) */
 
@@ -155,6 +159,9 @@ struct weir_conn_s {
 
     struct weir_conn_s *prev, *next; /* broker's connection list */
 };
+
+#define WEIR_CONN_LINGER_MS 2000
+#define WEIR_CONN_LINGER_BYTES (64u << 20)
 
 /* Binds and listens; returns 0 or -errno with errstr set. */
 int weir_listener_open(weir_broker_t *brk, weir_listener_t *lst, char *errstr, size_t errstr_size);
@@ -176,6 +183,15 @@ void weir_conn_close(weir_conn_t *conn, const char *reason);
  * output has been written (e.g. after a SaslAuthenticate failure).  quiet
  * logs the close at debug level (failures already reported once). */
 void weir_conn_close_after_write(weir_conn_t *conn, const char *reason, bool quiet);
+/* As weir_conn_close_after_write(), for an answer that refuses a request
+ * whose client may still be sending (HTTP 413, a malformed request): once
+ * the answer is written the write side is shut (TLS: after close_notify)
+ * and what the client still sends is read and thrown away for up to
+ * WEIR_CONN_LINGER_MS or WEIR_CONN_LINGER_BYTES, until its end of input.
+ * Closing at once with unread input makes the kernel reset the
+ * connection, which can destroy the answer before the client reads it
+ * (nginx's lingering close). */
+void weir_conn_close_after_write_linger(weir_conn_t *conn, const char *reason, bool quiet);
 /* Graceful shutdown: nothing more is read or started; the request in
  * service (if any) is finished, its response written, then the connection
  * closes.  An idle connection closes now. */
