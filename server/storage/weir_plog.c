@@ -1296,6 +1296,7 @@ weir_plog_append(weir_plog_t *log, uint8_t *data, size_t len, int64_t now_ms,
         off += total;
     }
     pos = seg->size;
+    weir_segment_reserve(seg, (int64_t)len, log->cfg.segment_bytes);
     if ((rc = pwrite_full(seg->fd, data, len, pos)) != 0) {
         WEIR_LOG(WEIR_LOG_ERROR, "log_append_failed", "dir=%s segment=%020" PRId64 " err=%s",
                  log->dir, seg->base_offset, strerror(-rc));

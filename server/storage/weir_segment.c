@@ -143,10 +143,38 @@ weir_segment_ref(weir_segment_t *seg)
 }
 
 void
+weir_segment_reserve(weir_segment_t *seg, int64_t len, int64_t limit)
+{
+    int64_t end;
+
+    if (seg->reserved_end < 0 || seg->size + len <= seg->reserved_end)
+        return;
+    end = WEIR_MIN(seg->size + len + WEIR_SEGMENT_RESERVE_STEP, WEIR_MAX(limit, seg->size + len));
+    if (fallocate(seg->fd, FALLOC_FL_KEEP_SIZE, (off_t)seg->size, (off_t)(end - seg->size)) == 0)
+        seg->reserved_end = end;
+    else if (errno == EOPNOTSUPP || errno == ENOSYS)
+        seg->reserved_end = -1; /* never again on this segment */
+    /* ENOSPC and the like: the write itself may still fit; try next time */
+}
+
+/* Gives back the blocks reserved past the data (a sealed or closed segment
+ * grows no more): truncating to the size it has frees blocks past the end
+ * (punching a hole beyond the end does not, on ext4). */
+static void
+seg_release_reserve(weir_segment_t *seg)
+{
+    if (seg->fd >= 0 && !seg->retired && seg->reserved_end > seg->size)
+        (void)ftruncate(seg->fd, (off_t)seg->size);
+    if (seg->reserved_end > 0)
+        seg->reserved_end = 0;
+}
+
+void
 weir_segment_unref(weir_segment_t *seg)
 {
     if (--seg->refcnt > 0)
         return;
+    seg_release_reserve(seg);
     seg_close_index_fds(seg);
     if (seg->fd >= 0)
         close(seg->fd);
@@ -868,6 +896,7 @@ seg_push_final_tindex(weir_segment_t *seg)
 void
 weir_segment_seal(weir_segment_t *seg)
 {
+    seg_release_reserve(seg);
     if (seg_push_final_tindex(seg)) {
         uint8_t e[WEIR_TIMEINDEX_ENTRY_SIZE];
         int32_t rel = (int32_t)(seg->max_ts_offset - seg->base_offset);

@@ -43,6 +43,7 @@ struct weir_segment_s {
     int index_fd;          /* .index, open only while active (else -1) */
     int tindex_fd;         /* .timeindex, open only while active (else -1) */
     int64_t size;          /* bytes of whole batches in .log */
+    int64_t reserved_end;  /* .log blocks allocated past size up to here (-1: unsupported) */
     int64_t next_offset;   /* one past the last offset stored (base when empty) */
     int64_t max_ts;        /* largest batch MaxTimestamp, -1 if none */
     int64_t max_ts_offset; /* last offset of the batch that first reached max_ts */
@@ -55,6 +56,20 @@ struct weir_segment_s {
     weir_tindex_entry_t *tidx;
     size_t tidx_n, tidx_cap;
 };
+
+/**
+ * @brief Makes sure the blocks for the next len bytes of the active
+ *        segment's .log are allocated, reserving in steps of
+ *        WEIR_SEGMENT_RESERVE_STEP (never past limit, the segment size
+ *        that rolls it) with fallocate(FALLOC_FL_KEEP_SIZE): the file's
+ *        size stays the bytes written, so readers and recovery see no
+ *        difference, while appends skip the filesystem's per-write block
+ *        reservation (ext4 delayed allocation).  Best effort: a filesystem
+ *        without fallocate is left alone.
+ */
+void weir_segment_reserve(weir_segment_t *seg, int64_t len, int64_t limit);
+
+#define WEIR_SEGMENT_RESERVE_STEP ((int64_t)64 << 20)
 
 /* Header fields of one batch as read back from a segment. */
 typedef struct weir_seg_batch_s {

@@ -1570,6 +1570,73 @@ test_delete(void **state)
     assert_int_equal(n, 0);
 }
 
+/* Appends reserve the active segment's blocks ahead (fallocate with
+ * KEEP_SIZE: the file size stays the bytes written, never past the
+ * segment size) and a sealed or closed segment gives back what it did not
+ * use. */
+static int64_t
+allocated(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return (int64_t)st.st_blocks * 512;
+}
+
+static void
+test_block_reservation(void **state)
+{
+    fx_t *fx = *state;
+    weir_wbuf_t w;
+    tb_opts_t o = tb(4, 0);
+    size_t bs;
+    int64_t seg_bytes;
+
+    weir_wbuf_init(&w, 256);
+    bs = tb_build(&w, &o);
+    weir_wbuf_free(&w);
+    seg_bytes = (int64_t)(bs * 3 + bs / 2); /* three batches fit */
+    fx->cfg.segment_bytes = 8 << 20 > seg_bytes ? 8 << 20 : seg_bytes;
+    fx_open(fx, false);
+    fx_append(fx, 4, 0);
+    assert_int_equal(file_size(fx_path(fx, 0, "log")), (int64_t)bs);
+    {
+        /* Does this filesystem reserve blocks at all?  If not, there is
+         * nothing to check (and nothing to give back). */
+        char probe[PATH_MAX + 16];
+        int pfd, ok;
+        snprintf(probe, sizeof(probe), "%s/probe", fx->dir);
+        pfd = open(probe, O_RDWR | O_CREAT, 0644);
+        assert_true(pfd >= 0);
+        ok = fallocate(pfd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+        close(pfd);
+        unlink(probe);
+        if (!ok) {
+            fprintf(stderr, "note: no fallocate on this filesystem\n");
+            return;
+        }
+    }
+    /* reserved up to the segment size at most */
+    assert_true(allocated(fx_path(fx, 0, "log")) >= fx->cfg.segment_bytes - 4096);
+    assert_true(allocated(fx_path(fx, 0, "log")) <= fx->cfg.segment_bytes + 4096);
+    read_all_check(fx);
+    /* closing gives the rest back; the data is intact after a reopen */
+    fx_reopen(fx, true);
+    assert_true(allocated(fx_path(fx, 0, "log")) <= ((int64_t)bs + 4095) / 4096 * 4096);
+    assert_int_equal(file_size(fx_path(fx, 0, "log")), (int64_t)bs);
+    read_all_check(fx);
+    fx_close(fx);
+
+    /* rolling seals the full segment, which keeps only what it holds */
+    fx->cfg.segment_bytes = seg_bytes;
+    fx_open(fx, false);
+    for (int i = 0; i < 3; i++)
+        fx_append(fx, 4, i);
+    assert_int_equal(count_files(fx->pdir, ".log"), 2);
+    assert_true(allocated(fx_path(fx, 0, "log")) <= ((int64_t)(3 * bs) + 4095) / 4096 * 4096);
+    read_all_check(fx);
+}
+
 int
 main(void)
 {
@@ -1581,6 +1648,7 @@ main(void)
         T(test_multi_batch_append_all_or_nothing),
         T(test_message_too_large),
         T(test_roll_by_size),
+        T(test_block_reservation),
         T(test_roll_by_time),
         T(test_index_sparse_lookup),
         T(test_max_bytes_min_one),
