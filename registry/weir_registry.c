@@ -1597,30 +1597,44 @@ weir_registry_get_config(weir_registry_t *reg, const char *subject, bool default
                          subject);
 }
 
+/* Puts one setting of the registry (sub NULL) or of a subject - its
+ * compatibility or mode, -1 for "inherit" - and stores it.  A store failure
+ * puts the old value back.  A subject left holding nothing is dropped (one
+ * made for this call whose store failed, or one whose last setting was
+ * deleted), so sub must not be used after the call. */
+static int
+weir_reg_put_setting(weir_registry_t *reg, weir_reg_subject_t *sub, int *slot, int value,
+                     weir_reg_err_t *err)
+{
+    int old = *slot;
+    int rc;
+
+    *slot = value;
+    rc = weir_reg_store_config(reg, sub ? sub->name : NULL);
+    if (rc < 0)
+        *slot = old;
+    if (sub)
+        weir_reg_subject_gc(reg, sub);
+    if (rc < 0)
+        return weir_reg_store_error(err);
+    reg->gen++;
+    return 0;
+}
+
 int
 weir_registry_set_config(weir_registry_t *reg, const char *subject, const char *level,
                          bool may_lower_floor, weir_reg_err_t *err)
 {
     int l = weir_compat_level_parse(level);
     weir_reg_subject_t *sub;
-    int old;
-    bool created;
 
     if (l < 0)
         return weir_reg_fail(err, 422, WEIR_REG_INVALID_COMPATIBILITY,
                              "Invalid compatibility level. Valid values are none, backward, "
                              "forward, full, backward_transitive, forward_transitive, and "
                              "full_transitive");
-    if (!subject) {
-        old = reg->compat;
-        reg->compat = l;
-        if (weir_reg_store_config(reg, NULL) < 0) {
-            reg->compat = old;
-            return weir_reg_store_error(err);
-        }
-        reg->gen++;
-        return 0;
-    }
+    if (!subject)
+        return weir_reg_put_setting(reg, NULL, &reg->compat, l, err);
     if (weir_registry_check_subject(subject, err) < 0)
         return -1;
     sub = weir_reg_subject_find(reg, subject);
@@ -1630,18 +1644,8 @@ weir_registry_set_config(weir_registry_t *reg, const char *subject, const char *
                              "Compatibility %s is below the floor %s of subject %s; only an "
                              "administrator may lower it",
                              level, weir_compat_level_name(sub->policy.floor), subject);
-    created = sub == NULL;
     sub = weir_reg_subject_get(reg, subject);
-    old = sub->compat;
-    sub->compat = l;
-    if (weir_reg_store_config(reg, subject) < 0) {
-        sub->compat = old;
-        if (created)
-            weir_reg_subject_gc(reg, sub);
-        return weir_reg_store_error(err);
-    }
-    reg->gen++;
-    return 0;
+    return weir_reg_put_setting(reg, sub, &sub->compat, l, err);
 }
 
 int
@@ -1649,33 +1653,17 @@ weir_registry_delete_config(weir_registry_t *reg, const char *subject,
                             weir_compat_level_t *previous, weir_reg_err_t *err)
 {
     weir_reg_subject_t *sub;
-    int old;
 
     if (!subject) {
-        old = reg->compat;
-        *previous = old >= 0 ? (weir_compat_level_t)old : WEIR_COMPAT_DEFAULT;
-        reg->compat = -1;
-        if (weir_reg_store_config(reg, NULL) < 0) {
-            reg->compat = old;
-            return weir_reg_store_error(err);
-        }
-        reg->gen++;
-        return 0;
+        *previous = reg->compat >= 0 ? (weir_compat_level_t)reg->compat : WEIR_COMPAT_DEFAULT;
+        return weir_reg_put_setting(reg, NULL, &reg->compat, -1, err);
     }
     sub = weir_reg_subject_find(reg, subject);
     if (!sub || (sub->nversions == 0 && sub->compat < 0))
         return weir_reg_fail(err, 404, WEIR_REG_SUBJECT_NOT_FOUND, "Subject '%s' not found.",
                              subject);
     *previous = weir_registry_effective_compat(reg, subject);
-    old = sub->compat;
-    sub->compat = -1;
-    if (weir_reg_store_config(reg, subject) < 0) {
-        sub->compat = old;
-        return weir_reg_store_error(err);
-    }
-    weir_reg_subject_gc(reg, sub);
-    reg->gen++;
-    return 0;
+    return weir_reg_put_setting(reg, sub, &sub->compat, -1, err);
 }
 
 int
@@ -1707,8 +1695,6 @@ weir_registry_set_mode(weir_registry_t *reg, const char *subject, const char *mo
 {
     int m = weir_reg_mode_parse(mode);
     weir_reg_subject_t *sub;
-    int old;
-    bool created;
 
     if (m < 0)
         return weir_reg_fail(err, 422, WEIR_REG_INVALID_MODE,
@@ -1721,14 +1707,7 @@ weir_registry_set_mode(weir_registry_t *reg, const char *subject, const char *mo
                     return weir_reg_fail(err, 422, WEIR_REG_OPERATION_NOT_PERMITTED,
                                          "Cannot import since found existing subjects");
         }
-        old = reg->mode;
-        reg->mode = m;
-        if (weir_reg_store_config(reg, NULL) < 0) {
-            reg->mode = old;
-            return weir_reg_store_error(err);
-        }
-        reg->gen++;
-        return 0;
+        return weir_reg_put_setting(reg, NULL, &reg->mode, m, err);
     }
     if (weir_registry_check_subject(subject, err) < 0)
         return -1;
@@ -1736,18 +1715,8 @@ weir_registry_set_mode(weir_registry_t *reg, const char *subject, const char *mo
     if (m == WEIR_MODE_IMPORT && !force && sub && sub->nversions)
         return weir_reg_fail(err, 422, WEIR_REG_OPERATION_NOT_PERMITTED,
                              "Cannot import since found existing subjects");
-    created = sub == NULL;
     sub = weir_reg_subject_get(reg, subject);
-    old = sub->mode;
-    sub->mode = m;
-    if (weir_reg_store_config(reg, subject) < 0) {
-        sub->mode = old;
-        if (created)
-            weir_reg_subject_gc(reg, sub);
-        return weir_reg_store_error(err);
-    }
-    reg->gen++;
-    return 0;
+    return weir_reg_put_setting(reg, sub, &sub->mode, m, err);
 }
 
 int
@@ -1755,33 +1724,17 @@ weir_registry_delete_mode(weir_registry_t *reg, const char *subject, weir_reg_mo
                           weir_reg_err_t *err)
 {
     weir_reg_subject_t *sub;
-    int old;
 
     if (!subject) {
-        old = reg->mode;
         *previous = weir_reg_effective_mode(reg, NULL);
-        reg->mode = -1;
-        if (weir_reg_store_config(reg, NULL) < 0) {
-            reg->mode = old;
-            return weir_reg_store_error(err);
-        }
-        reg->gen++;
-        return 0;
+        return weir_reg_put_setting(reg, NULL, &reg->mode, -1, err);
     }
     sub = weir_reg_subject_find(reg, subject);
     if (!sub || (sub->nversions == 0 && sub->mode < 0))
         return weir_reg_fail(err, 404, WEIR_REG_SUBJECT_NOT_FOUND, "Subject '%s' not found.",
                              subject);
     *previous = weir_reg_effective_mode(reg, sub);
-    old = sub->mode;
-    sub->mode = -1;
-    if (weir_reg_store_config(reg, subject) < 0) {
-        sub->mode = old;
-        return weir_reg_store_error(err);
-    }
-    weir_reg_subject_gc(reg, sub);
-    reg->gen++;
-    return 0;
+    return weir_reg_put_setting(reg, sub, &sub->mode, -1, err);
 }
 
 void
