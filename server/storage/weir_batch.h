@@ -1,6 +1,6 @@
 /*
  * weir_batch.h: the record batch (magic v2) header as it sits on the wire and
- * on disk, its validation, and CRC-32C.
+ * on disk, and its validation (CRC-32C: weir_crc32c.h).
  *
  * Layout (big-endian), 61 bytes before the records:
  *   0 BaseOffset int64        8 BatchLength int32     12 PartitionLeaderEpoch int32
@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "weir_crc32c.h"
 #include "weir_kerr.h"
 
 #define WEIR_BATCH_HDR_SIZE 61
@@ -65,9 +66,6 @@ typedef struct weir_batch_hdr_s {
     int32_t base_sequence;
     int32_t records_count;
 } weir_batch_hdr_t;
-
-/* CRC-32C (Castagnoli), as Kafka uses for record batches.  Start with crc 0. */
-uint32_t weir_crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* Decodes the fixed header; p must hold at least WEIR_BATCH_HDR_SIZE bytes. */
 void weir_batch_hdr_decode(const uint8_t *p, weir_batch_hdr_t *h);

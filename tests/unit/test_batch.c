@@ -1,6 +1,6 @@
 /*
- * test_batch.c: CRC-32C (known answers, hardware vs table, chaining) and the
- * record batch header: decode, validation errors, stamping.
+ * test_batch.c: the record batch header: decode, validation errors,
+ * stamping (CRC-32C itself: test_crc32c.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,9 +15,6 @@
 #include "weir_batch.h"
 #include "weir_buf.h"
 #include "weir_common.h"
-
-/* Internal to weir_batch.c: the table implementation, always available. */
-uint32_t weir_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
 typedef struct tb_opts_s {
     int64_t pid;
@@ -89,58 +86,6 @@ tb_fix_crc(uint8_t *p)
     size_t total = (size_t)weir_be32(p + WEIR_BATCH_OFF_LENGTH) + 12;
     weir_put_be32(p + WEIR_BATCH_OFF_CRC,
                   weir_crc32c(0, p + WEIR_BATCH_OFF_ATTRIBUTES, total - WEIR_BATCH_OFF_ATTRIBUTES));
-}
-
-static void
-test_crc_known_answers(void **state)
-{
-    (void)state;
-    assert_int_equal(weir_crc32c(0, "123456789", 9), 0xE3069283u);
-    assert_int_equal(weir_crc32c_sw(0, "123456789", 9), 0xE3069283u);
-    assert_int_equal(weir_crc32c(0, "", 0), 0);
-    /* RFC 3720 B.4: 32 bytes of zeros and of 0xff. */
-    uint8_t z[32] = {0}, f[32];
-    memset(f, 0xff, sizeof(f));
-    assert_int_equal(weir_crc32c(0, z, sizeof(z)), 0x8A9136AAu);
-    assert_int_equal(weir_crc32c(0, f, sizeof(f)), 0x62A8AB43u);
-    assert_int_equal(weir_crc32c_sw(0, z, sizeof(z)), 0x8A9136AAu);
-    assert_int_equal(weir_crc32c_sw(0, f, sizeof(f)), 0x62A8AB43u);
-}
-
-static void
-test_crc_hw_matches_table_and_chains(void **state)
-{
-    static uint8_t buf[65536 + 16];
-    uint32_t seed = 12345;
-
-    (void)state;
-    for (size_t i = 0; i < sizeof(buf); i++) {
-        seed = seed * 1103515245u + 12345u;
-        buf[i] = (uint8_t)(seed >> 16);
-    }
-    /* All alignments and many lengths, including the tails. */
-    for (size_t align = 0; align < 8; align++) {
-        for (size_t len = 0; len < 300; len++) {
-            assert_int_equal(weir_crc32c(0, buf + align, len),
-                             weir_crc32c_sw(0, buf + align, len));
-        }
-    }
-    /* Long buffers (the interleaved path of the hardware version), at
-     * lengths around its stripe multiples and at every alignment. */
-    for (size_t align = 0; align < 8; align++) {
-        const size_t lens[] = {6143, 6144, 6145, 12287, 12288, 12296, 40000, 65536};
-        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
-            assert_int_equal(weir_crc32c(0, buf + align, lens[i]),
-                             weir_crc32c_sw(0, buf + align, lens[i]));
-    }
-    /* Chaining: crc(a||b) == crc(crc(a), b). */
-    for (size_t cut = 0; cut <= 4096; cut += 123) {
-        uint32_t one = weir_crc32c(0, buf, 4096);
-        uint32_t two = weir_crc32c(weir_crc32c(0, buf, cut), buf + cut, 4096 - cut);
-        uint32_t sw = weir_crc32c_sw(weir_crc32c_sw(0, buf, cut), buf + cut, 4096 - cut);
-        assert_int_equal(one, two);
-        assert_int_equal(one, sw);
-    }
 }
 
 static void
@@ -296,8 +241,6 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc_known_answers),
-        cmocka_unit_test(test_crc_hw_matches_table_and_chains),
         cmocka_unit_test(test_decode_and_validate_ok),
         cmocka_unit_test(test_validate_errors),
         cmocka_unit_test(test_stamp),
