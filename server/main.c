@@ -13,6 +13,7 @@
 #include "weir_broker.h"
 #include "weir_common.h"
 #include "weir_conf.h"
+#include "weir_crc32c.h"
 #include "weir_log.h"
 #include "weir_systemd.h"
 #include "weir_topic_config.h"
@@ -130,8 +131,14 @@ main(int argc, char **argv)
     setenv("UV_THREADPOOL_SIZE", threads, 1);
     signal(SIGPIPE, SIG_IGN);
 
-    WEIR_LOG(WEIR_LOG_INFO, "starting", "version=%s config=%s node_id=%d", WEIR_VERSION,
-             config_path ? config_path : "(embedded defaults)", conf.node_id);
+    {
+        const weir_crc32c_impl_t *crc;
+        size_t ncrc = weir_crc32c_impls(&crc);
+
+        WEIR_LOG(WEIR_LOG_INFO, "starting", "version=%s config=%s node_id=%d crc32c=%s",
+                 WEIR_VERSION, config_path ? config_path : "(embedded defaults)", conf.node_id,
+                 crc[ncrc - 1].name);
+    }
     uv_loop_init(&loop);
     if (weir_broker_init(&m.brk, &loop, &conf, errstr, sizeof(errstr)) != 0 ||
         weir_broker_start(&m.brk, errstr, sizeof(errstr)) != 0) {
