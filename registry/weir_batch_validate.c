@@ -11,11 +11,14 @@
 
 #include "weir_batch.h"
 #include "weir_common.h"
+#include "weir_record_shape.h"
 #include "weir_records.h"
 #include "weir_registry.h"
 
-/* Records decoded per weir_record_iter_next_kvs() call. */
+/* Records decoded per weir_record_iter_next_kvs() call off the shapes. */
 #define WEIR_BV_CHUNK 64
+/* Shapes in a row that no record followed before chunks are walked. */
+#define WEIR_BV_MISSES 4
 
 /* The last id found registered under one subject in this call: the
  * registry cannot change while the loop thread runs the call, so a record
@@ -96,6 +99,95 @@ weir_bv_fast(const weir_bv_subject_t *sub, weir_str_t b, bool payload)
            (sub->checker && weir_sv_checker_run(sub->checker, p + 5, (size_t)b.len - 5));
 }
 
+/* Checks one record's key and value (kv): WEIR_KERR_NONE, or
+ * INVALID_RECORD with fail filled in. */
+static weir_kerr_t
+weir_bv_record(weir_schema_validator_t *v, weir_bv_subject_t *ksub, weir_bv_subject_t *vsub,
+               bool vkey, bool vval, bool payload, const weir_record_kv_t *kv, int64_t index,
+               weir_batch_failure_t *fail, char *reason, size_t reason_size)
+{
+    weir_sv_result_t r = WEIR_SV_OK;
+    const char *what = "key";
+
+    if (vkey && !weir_bv_fast(ksub, kv->key, false))
+        r = weir_bv_check(v, ksub, kv->key, false, reason, reason_size);
+    if (r == WEIR_SV_OK && vval && !weir_bv_fast(vsub, kv->value, payload)) {
+        what = "value";
+        r = weir_bv_check(v, vsub, kv->value, payload, reason, reason_size);
+    }
+    if (r == WEIR_SV_OK)
+        return WEIR_KERR_NONE;
+    if (fail) {
+        fail->index = index;
+        fail->offset_delta = kv->offset_delta;
+        fail->result = r;
+    }
+    return weir_bv_fail(fail, WEIR_KERR_INVALID_RECORD, what, NULL);
+}
+
+/* The records of one batch (iterator it), counted on from *index.  Runs of
+ * records with the shape of the last record checked the exact way
+ * (weir_record_shape.h, with the 5 framing bytes of the checked key and
+ * value as structure) pass at a few word compares each, plus the compiled
+ * payload checker; a record off the shape is checked the exact way and
+ * gives the next shape.  After WEIR_BV_MISSES shapes in a row that no
+ * record followed (or that could not be built), a chunk of WEIR_BV_CHUNK
+ * records goes the exact way. */
+static weir_kerr_t
+weir_bv_records(weir_schema_validator_t *v, weir_record_iter_t *it, weir_bv_subject_t *ksub,
+                weir_bv_subject_t *vsub, bool vkey, bool vval, bool payload, int64_t *index,
+                weir_batch_failure_t *fail, char *reason, size_t reason_size)
+{
+    weir_record_kv_t kvs[WEIR_BV_CHUNK];
+    weir_record_shape_t shape;
+    bool have_shape = false;
+    int misses = 0;
+
+    while (!it->err) {
+        size_t start, n, want;
+
+        if (have_shape) {
+            const uint8_t *p = it->rd.data + it->rd.pos, *end = it->rd.data + it->rd.len;
+            int32_t run = 0;
+
+            while (run < it->remaining && (size_t)(end - p) >= shape.size &&
+                   weir_record_shape_match(&shape, p) &&
+                   (!payload || shape.value_len < 0 ||
+                    (shape.value_len >= 5 && vsub->checker &&
+                     weir_sv_checker_run(vsub->checker, p + shape.value_pos + 5,
+                                         (size_t)shape.value_len - 5)))) {
+                p += shape.size;
+                run++;
+            }
+            it->rd.pos = (size_t)(p - it->rd.data);
+            it->remaining -= run;
+            *index += run;
+            misses = run > 0 ? 0 : misses + 1;
+        }
+        want = misses < WEIR_BV_MISSES ? 1 : WEIR_BV_CHUNK;
+        start = it->rd.pos;
+        n = weir_record_iter_next_kvs(it, kvs, want);
+        for (size_t i = 0; i < n; i++, (*index)++) {
+            weir_kerr_t err = weir_bv_record(v, ksub, vsub, vkey, vval, payload, &kvs[i], *index,
+                                             fail, reason, reason_size);
+            if (err != WEIR_KERR_NONE)
+                return err;
+        }
+        if (n < want)
+            break; /* the end, or it->err */
+        if (want == 1) {
+            have_shape = weir_record_shape_build(&shape, &it->hdr, it->rd.data + start,
+                                                 it->rd.pos - start, vkey ? 5 : 0,
+                                                 vval ? 5 : 0);
+            misses += !have_shape;
+        } else {
+            have_shape = false;
+            misses = 0;
+        }
+    }
+    return WEIR_KERR_NONE;
+}
+
 weir_kerr_t
 weir_batch_schema_validate(weir_schema_validator_t *v, weir_str_t topic,
                            const weir_batch_checks_t *checks, const uint8_t *records, size_t len,
@@ -129,8 +221,8 @@ weir_batch_schema_validate(weir_schema_validator_t *v, weir_str_t topic,
     while (off + WEIR_BATCH_LOG_OVERHEAD <= len) {
         int32_t blen = (int32_t)weir_be32(records + off + WEIR_BATCH_OFF_LENGTH);
         weir_record_iter_t it;
-        weir_record_kv_t kvs[WEIR_BV_CHUNK];
-        size_t total, n;
+        weir_kerr_t err;
+        size_t total;
 
         if (fail)
             fail->index = index; /* if this batch cannot be decoded */
@@ -150,29 +242,11 @@ weir_batch_schema_validate(weir_schema_validator_t *v, weir_str_t topic,
             off += total;
             continue;
         }
-        while ((n = weir_record_iter_next_kvs(&it, kvs, WEIR_BV_CHUNK)) > 0) {
-            for (size_t i = 0; i < n; i++, index++) {
-                weir_sv_result_t r = WEIR_SV_OK;
-                const char *what = "key";
-
-                if (vkey && !weir_bv_fast(&ksub, kvs[i].key, false))
-                    r = weir_bv_check(v, &ksub, kvs[i].key, false, reason, reason_size);
-                if (r == WEIR_SV_OK && vval && !weir_bv_fast(&vsub, kvs[i].value, payload)) {
-                    what = "value";
-                    r = weir_bv_check(v, &vsub, kvs[i].value, payload, reason, reason_size);
-                }
-                if (r != WEIR_SV_OK) {
-                    weir_record_iter_free(&it);
-                    if (fail) {
-                        fail->index = index;
-                        fail->offset_delta = kvs[i].offset_delta;
-                        fail->result = r;
-                    }
-                    return weir_bv_fail(fail, WEIR_KERR_INVALID_RECORD, what, NULL);
-                }
-            }
-            if (n < WEIR_BV_CHUNK)
-                break;
+        err = weir_bv_records(v, &it, &ksub, &vsub, vkey, vval, payload, &index, fail, reason,
+                              reason_size);
+        if (err != WEIR_KERR_NONE) {
+            weir_record_iter_free(&it);
+            return err;
         }
         if (it.err) {
             weir_record_iter_free(&it);

@@ -1086,6 +1086,120 @@ test_batch_matches_reference(void **state)
                  outcomes[2]);
 }
 
+/* Batches of records of one shape (the fast path of weir_bv_records: same
+ * sizes, same delta lengths, headers alike), mutated now and then in the
+ * record's structure or content, against the per-record loop. */
+static void
+test_batch_shapes_match_reference(void **state)
+{
+    fixture_t *f = *state;
+    enum { MAXREC = 400 };
+    static uint8_t vbuf[MAXREC][64];
+    static trec_t recs[MAXREC];
+    int outcomes[3] = {0, 0, 0};
+
+    for (int round = 0; round < 300; round++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int nb = 1 + (int)rndn(2);
+
+        for (int bi = 0; bi < nb; bi++) {
+            int n = 20 + (int)rndn(MAXREC - 20);
+            size_t nlen = rndn(20);
+            int nheaders = rndn(3) ? 0 : 1 + (int)rndn(3);
+            bool ts_same = rndn(2);
+            uint8_t *b;
+            size_t blen;
+
+            for (int i = 0; i < n; i++) {
+                size_t k = row(vbuf[i], f->row_id, (int64_t)rndn(60), nlen);
+
+                recs[i] = (trec_t){.value = vbuf[i], .value_len = k, .nheaders = nheaders,
+                                   .ts_delta = ts_same ? 0 : (int64_t)rndn(60)};
+                switch (rndn(400)) {
+                case 0: /* another id */
+                    weir_put_be32(vbuf[i] + 1, (uint32_t)(f->row_id + 1 + rndn(3)));
+                    break;
+                case 1: /* not framed */
+                    vbuf[i][0] = '{';
+                    break;
+                case 2: /* a payload byte */
+                    vbuf[i][5 + rndn((uint32_t)(k - 5))] = (uint8_t)rnd();
+                    break;
+                case 3: /* shorter: another size */
+                    recs[i].value_len = k - 1 - rndn(4);
+                    break;
+                case 4: /* a tombstone */
+                    recs[i].value = NULL;
+                    break;
+                case 5: /* a timestamp delta of another length */
+                    recs[i].ts_delta = 100000 + (int64_t)rndn(100000);
+                    break;
+                case 6: /* a header more */
+                    recs[i].nheaders++;
+                    break;
+                default:
+                    break;
+                }
+            }
+            b = build_batch(recs, n, rndn(5) ? WEIR_CODEC_NONE : WEIR_CODEC_LZ4, 0, 1000,
+                            &blen);
+            if (rndn(10) == 0) /* any byte of the records, structure or content */
+                b[WEIR_BATCH_HDR_SIZE + rndn((uint32_t)(blen - WEIR_BATCH_HDR_SIZE))] ^=
+                    (uint8_t)(1u << rndn(8));
+            append(&data, &len, b, blen);
+            free(b);
+        }
+        for (int payload = 0; payload < 2; payload++) {
+            weir_batch_failure_t fail;
+            int64_t index;
+            weir_kerr_t want = reference(f, "t", payload, data, len, &index);
+            weir_kerr_t got = validate(f, "t", false, true, payload, data, len, &fail);
+
+            assert_int_equal(got, want);
+            assert_int_equal(fail.index, want != WEIR_KERR_NONE ? index : -1);
+            outcomes[want == WEIR_KERR_NONE ? 0 : want == WEIR_KERR_INVALID_RECORD ? 1 : 2]++;
+        }
+        free(data);
+    }
+    if (!(outcomes[0] > 50 && outcomes[1] > 50 && outcomes[2] > 5))
+        fail_msg("outcomes: %d none, %d invalid, %d corrupt", outcomes[0], outcomes[1],
+                 outcomes[2]);
+}
+
+/* Keys framed alike through the shape: the record whose key carries
+ * another id is the one refused, as "key". */
+static void
+test_batch_shape_keys(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 200 };
+    static uint8_t kbuf[N][64], vbuf[N][64];
+    static trec_t recs[N];
+
+    for (int bad = 0; bad < N; bad += 37) {
+        weir_batch_failure_t fail;
+        uint8_t *b;
+        size_t blen;
+
+        for (int i = 0; i < N; i++) {
+            size_t kl = row(kbuf[i], f->str_id, i % 50, 3);
+            size_t vl = row(vbuf[i], f->row_id, i % 50, 7);
+
+            if (i == bad)
+                weir_put_be32(kbuf[i] + 1, (uint32_t)f->row_id); /* another subject's */
+            recs[i] = (trec_t){.key = kbuf[i], .key_len = kl, .value = vbuf[i], .value_len = vl};
+        }
+        b = build_batch(recs, N, WEIR_CODEC_NONE, 0, 0, &blen);
+        assert_int_equal(validate(f, "t", true, true, true, b, blen, &fail),
+                         WEIR_KERR_INVALID_RECORD);
+        assert_int_equal(fail.index, bad);
+        assert_int_equal(fail.offset_delta, bad);
+        assert_string_equal(fail.what, "key");
+        free(b);
+    }
+}
+
 int
 main(void)
 {
@@ -1098,6 +1212,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_batch_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_many_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_matches_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_shapes_match_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_shape_keys, setup, teardown),
     };
 
     weir_log_level = WEIR_LOG_ERROR;
