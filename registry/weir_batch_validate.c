@@ -17,7 +17,8 @@
 
 /* Records decoded per weir_record_iter_next_kvs() call off the shapes. */
 #define WEIR_BV_CHUNK 64
-/* Shapes in a row that no record followed before chunks are walked. */
+/* Shapes in a row that no record followed before the exact walk takes
+ * the rest of a batch. */
 #define WEIR_BV_MISSES 4
 
 /* The last id found registered under one subject in this call: the
@@ -131,8 +132,8 @@ weir_bv_record(weir_schema_validator_t *v, weir_bv_subject_t *ksub, weir_bv_subj
  * value as structure) pass at a few word compares each, plus the compiled
  * payload checker; a record off the shape is checked the exact way and
  * gives the next shape.  After WEIR_BV_MISSES shapes in a row that no
- * record followed (or that could not be built), a chunk of WEIR_BV_CHUNK
- * records goes the exact way. */
+ * record followed (or that could not be built) the rest of the batch goes
+ * the exact way, WEIR_BV_CHUNK records a step: its records differ. */
 static weir_kerr_t
 weir_bv_records(weir_schema_validator_t *v, weir_record_iter_t *it, weir_bv_subject_t *ksub,
                 weir_bv_subject_t *vsub, bool vkey, bool vval, bool payload, int64_t *index,
@@ -180,9 +181,6 @@ weir_bv_records(weir_schema_validator_t *v, weir_record_iter_t *it, weir_bv_subj
                                                  it->rd.pos - start, vkey ? 5 : 0,
                                                  vval ? 5 : 0);
             misses += !have_shape;
-        } else {
-            have_shape = false;
-            misses = 0;
         }
     }
     return WEIR_KERR_NONE;

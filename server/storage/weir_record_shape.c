@@ -77,16 +77,6 @@ within(int64_t base, int64_t bound)
     return base <= INT64_MAX - bound && base >= INT64_MIN + bound;
 }
 
-/* The mask of byte pos: the mask of the range holding it, 0 outside. */
-static uint8_t
-mask_at(const shape_build_t *b, size_t pos)
-{
-    for (int i = 0; i < b->n; i++)
-        if (pos >= b->r[i].pos && pos - b->r[i].pos < b->r[i].len)
-            return b->r[i].mask;
-    return 0;
-}
-
 bool
 weir_record_shape_build(weir_record_shape_t *s, const weir_batch_hdr_t *hdr,
                         const uint8_t *rec, size_t size, size_t key_prefix,
@@ -94,7 +84,7 @@ weir_record_shape_build(weir_record_shape_t *s, const weir_batch_hdr_t *hdr,
 {
     shape_build_t b = {.rec = rec, .end = rec + size, .p = rec, .n = 0};
     uint64_t v;
-    size_t pos, hpos;
+    size_t hpos;
     int32_t hlen, hcount;
 
     if (size < 8)
@@ -125,27 +115,33 @@ weir_record_shape_build(weir_record_shape_t *s, const weir_batch_hdr_t *hdr,
 
     /* Words: each starts at the first structural byte not yet covered (or
      * 8 bytes before the end, to stay inside the record) and takes every
-     * structural byte of its 8. */
+     * structural byte of its 8.  The ranges are in record order. */
     s->size = size;
     s->nwords = 0;
-    for (pos = 0; pos < size; pos++) {
-        uint8_t mbytes[8], wbytes[8];
+    for (int i = 0; i < b.n;) {
+        uint8_t mbytes[8] = {0}, wbytes[8];
         size_t at;
 
-        if (mask_at(&b, pos) == 0)
-            continue;
         if (s->nwords == WEIR_RECORD_SHAPE_WORDS)
             return false;
-        at = pos + 8 <= size ? pos : size - 8;
-        for (int j = 0; j < 8; j++) {
-            mbytes[j] = mask_at(&b, at + (size_t)j);
-            wbytes[j] = rec[at + (size_t)j] & mbytes[j];
-        }
+        at = b.r[i].pos + 8 <= size ? b.r[i].pos : size - 8;
+        for (int j = i; j < b.n && b.r[j].pos < at + 8; j++)
+            for (size_t q = b.r[j].pos; q < b.r[j].pos + b.r[j].len && q < at + 8; q++)
+                if (q >= at)
+                    mbytes[q - at] = b.r[j].mask;
+        for (int k = 0; k < 8; k++)
+            wbytes[k] = rec[at + (size_t)k] & mbytes[k];
         s->word_pos[s->nwords] = (uint32_t)at;
         memcpy(&s->word_mask[s->nwords], mbytes, 8);
         memcpy(&s->word_want[s->nwords], wbytes, 8);
         s->nwords++;
-        pos = at + 7;
+        /* the rest of a range this word cut is the next word's start */
+        while (i < b.n && b.r[i].pos + b.r[i].len <= at + 8)
+            i++;
+        if (i < b.n && b.r[i].pos < at + 8) {
+            b.r[i].len -= at + 8 - b.r[i].pos;
+            b.r[i].pos = at + 8;
+        }
     }
     return true;
 }
