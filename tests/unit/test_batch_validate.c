@@ -1014,6 +1014,33 @@ reference(fixture_t *f, const char *topic, bool payload, const uint8_t *b, size_
     return WEIR_KERR_NONE;
 }
 
+/* weir_batch_schema_validate() gives the reference's answer and failing
+ * index on data, with and without payload validation; outcomes counts
+ * none, invalid and corrupt answers. */
+static void
+agree_with_reference(fixture_t *f, const uint8_t *data, size_t len, int outcomes[3])
+{
+    for (int payload = 0; payload < 2; payload++) {
+        weir_batch_failure_t fail;
+        int64_t index;
+        weir_kerr_t want = reference(f, "t", payload, data, len, &index);
+        weir_kerr_t got = validate(f, "t", false, true, payload, data, len, &fail);
+
+        assert_int_equal(got, want);
+        assert_int_equal(fail.index, want != WEIR_KERR_NONE ? index : -1);
+        outcomes[want == WEIR_KERR_NONE ? 0 : want == WEIR_KERR_INVALID_RECORD ? 1 : 2]++;
+    }
+}
+
+/* The random batches of a test met every outcome often enough. */
+static void
+outcomes_seen(const int outcomes[3])
+{
+    if (!(outcomes[0] > 50 && outcomes[1] > 50 && outcomes[2] > 5))
+        fail_msg("outcomes: %d none, %d invalid, %d corrupt", outcomes[0], outcomes[1],
+                 outcomes[2]);
+}
+
 static void
 test_batch_matches_reference(void **state)
 {
@@ -1066,24 +1093,10 @@ test_batch_matches_reference(void **state)
             append(&data, &len, b, blen);
             free(b);
         }
-        for (int payload = 0; payload < 2; payload++) {
-            weir_batch_failure_t fail;
-            int64_t index;
-            weir_kerr_t want = reference(f, "t", payload, data, len, &index);
-            weir_kerr_t got = validate(f, "t", false, true, payload, data, len, &fail);
-
-            assert_int_equal(got, want);
-            if (want != WEIR_KERR_NONE)
-                assert_int_equal(fail.index, index);
-            else
-                assert_int_equal(fail.index, -1);
-            outcomes[want == WEIR_KERR_NONE ? 0 : want == WEIR_KERR_INVALID_RECORD ? 1 : 2]++;
-        }
+        agree_with_reference(f, data, len, outcomes);
         free(data);
     }
-    if (!(outcomes[0] > 50 && outcomes[1] > 50 && outcomes[2] > 5))
-        fail_msg("outcomes: %d none, %d invalid, %d corrupt", outcomes[0], outcomes[1],
-                 outcomes[2]);
+    outcomes_seen(outcomes);
 }
 
 /* Batches of records of one shape (the fast path of weir_bv_records: same
@@ -1150,21 +1163,10 @@ test_batch_shapes_match_reference(void **state)
             append(&data, &len, b, blen);
             free(b);
         }
-        for (int payload = 0; payload < 2; payload++) {
-            weir_batch_failure_t fail;
-            int64_t index;
-            weir_kerr_t want = reference(f, "t", payload, data, len, &index);
-            weir_kerr_t got = validate(f, "t", false, true, payload, data, len, &fail);
-
-            assert_int_equal(got, want);
-            assert_int_equal(fail.index, want != WEIR_KERR_NONE ? index : -1);
-            outcomes[want == WEIR_KERR_NONE ? 0 : want == WEIR_KERR_INVALID_RECORD ? 1 : 2]++;
-        }
+        agree_with_reference(f, data, len, outcomes);
         free(data);
     }
-    if (!(outcomes[0] > 50 && outcomes[1] > 50 && outcomes[2] > 5))
-        fail_msg("outcomes: %d none, %d invalid, %d corrupt", outcomes[0], outcomes[1],
-                 outcomes[2]);
+    outcomes_seen(outcomes);
 }
 
 /* Keys framed alike through the shape: the record whose key carries
