@@ -1154,18 +1154,21 @@ static weir_kerr_t
 plog_check_keys(const uint8_t *batch, size_t len)
 {
     weir_record_iter_t it;
-    weir_record_t rec;
+    weir_record_kv_t kvs[64];
     weir_kerr_t err = WEIR_KERR_NONE;
+    size_t n;
 
     if (weir_record_iter_init(&it, batch, len, WEIR_RECORDS_SCAN_MAX_DECOMPRESSED) != 0) {
         weir_record_iter_free(&it);
         return WEIR_KERR_CORRUPT_MESSAGE;
     }
-    while (weir_record_iter_next(&it, &rec)) {
-        if (rec.key.len < 0) {
-            err = WEIR_KERR_INVALID_RECORD;
+    /* the allocation-free walk: keys are all this needs */
+    while (err == WEIR_KERR_NONE && (n = weir_record_iter_next_kvs(&it, kvs, 64)) > 0) {
+        for (size_t i = 0; i < n && err == WEIR_KERR_NONE; i++)
+            if (kvs[i].key.len < 0)
+                err = WEIR_KERR_INVALID_RECORD;
+        if (n < 64)
             break;
-        }
     }
     if (err == WEIR_KERR_NONE && it.err != 0)
         err = WEIR_KERR_CORRUPT_MESSAGE;
