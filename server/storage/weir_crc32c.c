@@ -20,8 +20,7 @@ static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
 static inline uint32_t
 le32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static void
@@ -40,7 +39,6 @@ crc32c_build_tables(void)
         }
     }
 }
-
 
 /* The table implementation: any CPU. */
 static uint32_t
@@ -240,8 +238,8 @@ crc32c_vpclmul(uint32_t crc, const void *buf, size_t len)
     if (len < WEIR_CRC32C_FOLD_MIN)
         return crc32c_sse42(crc, buf, len);
     k = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)crc32c_fold_k[16]));
-    a0 = _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                                   0, 0, 0, 0, 0, (int)~crc));
+    a0 = _mm512_xor_si512(_mm512_loadu_si512(p),
+                          _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (int)~crc));
     a1 = _mm512_loadu_si512(p + 64);
     a2 = _mm512_loadu_si512(p + 128);
     a3 = _mm512_loadu_si512(p + 192);

@@ -78,9 +78,8 @@ within(int64_t base, int64_t bound)
 }
 
 bool
-weir_record_shape_build(weir_record_shape_t *s, const weir_batch_hdr_t *hdr,
-                        const uint8_t *rec, size_t size, size_t key_prefix,
-                        size_t value_prefix)
+weir_record_shape_build(weir_record_shape_t *s, const weir_batch_hdr_t *hdr, const uint8_t *rec,
+                        size_t size, size_t key_prefix, size_t value_prefix)
 {
     shape_build_t b = {.rec = rec, .end = rec + size, .p = rec, .n = 0};
     uint64_t v;

@@ -31,9 +31,9 @@
 #define WEIR_RECORD_SHAPE_WORDS 8
 
 typedef struct weir_record_shape_s {
-    size_t size;                  /* the whole record, its length varint included */
-    size_t key_pos, value_pos;    /* from the record's first byte */
-    int32_t key_len, value_len;   /* -1: null */
+    size_t size;                /* the whole record, its length varint included */
+    size_t key_pos, value_pos;  /* from the record's first byte */
+    int32_t key_len, value_len; /* -1: null */
     int nwords;
     uint32_t word_pos[WEIR_RECORD_SHAPE_WORDS];
     uint64_t word_mask[WEIR_RECORD_SHAPE_WORDS];

@@ -52,8 +52,8 @@ row_value(uint8_t *out, int32_t sid, int64_t i, size_t nlen)
     weir_wbuf_init(&w, 64);
     weir_wr_i8(&w, 0);
     weir_wr_i32(&w, sid);
-    weir_wr_varlong(&w, i);                /* id */
-    weir_wr_varlong(&w, (int64_t)nlen);    /* name */
+    weir_wr_varlong(&w, i);             /* id */
+    weir_wr_varlong(&w, (int64_t)nlen); /* name */
     for (size_t k = 0; k < nlen; k++)
         weir_wr_i8(&w, (int8_t)('a' + (k + (size_t)i) % 26));
     weir_wr_raw(&w, "\x00\x00\x00\x00\x00\x00\xf0\x3f", 8); /* score 1.0 */
@@ -171,7 +171,8 @@ main(int argc, char **argv)
     }
     v = weir_schema_validator_new(reg);
     printf("  in process, one batch of %d framed Avro rows (~50 bytes), ns per record, least of "
-           "%d passes:\n", n, REPEAT);
+           "%d passes:\n",
+           n, REPEAT);
     printf("  %-22s %12s %12s\n", "", "one shape", "mixed sizes");
     for (int m = 0; m < M_N; m++) {
         double best[2];

@@ -99,8 +99,8 @@ test_lengths_and_alignments(void **state)
         /* Around multiples of the 256-byte fold and the 6144-byte stripes,
          * at every alignment. */
         for (size_t align = 0; align < 64; align++) {
-            const size_t lens[] = {1023, 1024, 1025, 1279, 1280, 1281, 6143, 6144, 6145,
-                                   12287, 12288, 12296, 40000, 65536, 65537};
+            const size_t lens[] = {1023, 1024,  1025,  1279,  1280,  1281,  6143, 6144,
+                                   6145, 12287, 12288, 12296, 40000, 65536, 65537};
             for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++)
                 assert_int_equal(impls[i].fn(0, buf + align, lens[j]),
                                  ref(0, buf + align, lens[j]));
